@@ -1,0 +1,54 @@
+# otelcol-jeeves: the two set-up commands are `make run` and `make test` (see README.md).
+GO        ?= go
+BIN       := $(CURDIR)/bin
+COLLECTOR := $(BIN)/otelcol-jeeves
+LOADGEN   := $(BIN)/jeeves-loadgen
+CONFIG    ?= configs/otelcol-jeeves.yaml
+TEST_TIMEOUT ?= 45m
+
+.PHONY: all build run test check-dist generate-dist generate vet unit-test e2e-test test-deps bench clean
+
+all: build
+
+## build: the collector (OCB output in cmd/otelcol-jeeves) and the traffic generator into bin/.
+build:
+	cd cmd/otelcol-jeeves && $(GO) build -trimpath -o $(COLLECTOR) .
+	$(GO) build -trimpath -o $(LOADGEN) ./cmd/jeeves-loadgen
+
+## run: build, then run the collector on the default config (Ctrl-C stops it).
+run: build
+	$(COLLECTOR) --config $(CONFIG)
+
+## test: everything CI runs — generated-code drift, vet, unit, config and end-to-end tests.
+test: test-deps check-dist vet build
+	OTELCOL_JEEVES_BIN=$(COLLECTOR) JEEVES_LOADGEN_BIN=$(LOADGEN) \
+		$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+## test-deps: install what the tests need on a fresh machine (Debian packages); no-op when present.
+test-deps:
+	./scripts/install-test-deps.sh
+
+## generate-dist: regenerate cmd/otelcol-jeeves from builder-config.yaml with the pinned OCB.
+generate-dist:
+	$(GO) tool builder --config builder-config.yaml --skip-compilation
+
+## check-dist: fail when cmd/otelcol-jeeves differs from what OCB generates from the manifest.
+check-dist: generate-dist
+	@git diff --exit-code --stat -- cmd/otelcol-jeeves || \
+		(echo "cmd/otelcol-jeeves drifted from builder-config.yaml: run 'make generate-dist' and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- cmd/otelcol-jeeves)" || \
+		(echo "untracked files in cmd/otelcol-jeeves:" >&2; git status --porcelain -- cmd/otelcol-jeeves >&2; exit 1)
+
+## generate: regenerate mdatagen output for our components.
+generate:
+	$(GO) generate ./processor/... ./receiver/...
+
+vet:
+	$(GO) vet ./...
+
+## bench: the component benchmarks quoted in the component READMEs.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./processor/... ./receiver/...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// collector is one running otelcol-jeeves process with every listener on a free loopback port.
+type collector struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan struct{}
+	err    error
+
+	OTLPGRPC   string // host:port of the OTLP gRPC receiver
+	OTLPHTTP   string // host:port of the OTLP HTTP receiver
+	Prometheus string // host:port of the prometheus exporter (Jeeves metrics)
+	Telemetry  string // host:port of the collector's own metrics
+	Health     string // host:port of health_check
+}
+
+// collectorOptions say how to start a collector.
+type collectorOptions struct {
+	// Config is the config file; default configs/otelcol-jeeves.yaml.
+	Config string
+	// Env is added to the process environment after the port variables, so it can override them.
+	Env map[string]string
+}
+
+// freePort returns a loopback address with a port that was free a moment ago.
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startCollector starts the binary and waits until health_check answers 200.
+// The process is stopped with SIGTERM when the test ends.
+func startCollector(t *testing.T, opts collectorOptions) *collector {
+	t.Helper()
+	if opts.Config == "" {
+		opts.Config = filepath.Join(repoRoot, "configs", "otelcol-jeeves.yaml")
+	}
+	c := &collector{
+		t:          t,
+		output:     &syncBuffer{},
+		done:       make(chan struct{}),
+		OTLPGRPC:   freePort(t),
+		OTLPHTTP:   freePort(t),
+		Prometheus: freePort(t),
+		Telemetry:  freePort(t),
+		Health:     freePort(t),
+	}
+	_, telemetryPort, _ := net.SplitHostPort(c.Telemetry)
+	env := map[string]string{
+		"JEEVES_OTLP_GRPC_ENDPOINT":  c.OTLPGRPC,
+		"JEEVES_OTLP_HTTP_ENDPOINT":  c.OTLPHTTP,
+		"JEEVES_PROMETHEUS_ENDPOINT": c.Prometheus,
+		"JEEVES_TELEMETRY_HOST":      "127.0.0.1",
+		"JEEVES_TELEMETRY_PORT":      telemetryPort,
+		"JEEVES_HEALTH_ENDPOINT":     c.Health,
+		"JEEVES_PPROF_ENDPOINT":      freePort(t),
+		"JEEVES_ZPAGES_ENDPOINT":     freePort(t),
+		// Nothing listens here unless the test starts a sink and overrides it.
+		"JAEGER_OTLP_ENDPOINT": freePort(t),
+	}
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	c.cmd = exec.Command(collectorBin, "--config", opts.Config)
+	c.cmd.Env = os.Environ()
+	for k, v := range env {
+		c.cmd.Env = append(c.cmd.Env, k+"="+v)
+	}
+	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c.err = c.cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		c.stop(10 * time.Second)
+		if t.Failed() {
+			t.Logf("collector output:\n%s", c.output.String())
+		}
+	})
+	c.waitHealthy(30 * time.Second)
+	return c
+}
+
+func (c *collector) waitHealthy(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			c.t.Fatalf("collector exited before it was healthy: %v\n%s", c.err, c.output.String())
+		default:
+		}
+		resp, err := http.Get("http://" + c.Health + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("collector not healthy after %s\n%s", timeout, c.output.String())
+}
+
+// stop sends SIGTERM and waits up to timeout; it returns how long the shutdown took.
+// A collector that does not exit in time is killed and the test fails.
+func (c *collector) stop(timeout time.Duration) time.Duration {
+	select {
+	case <-c.done:
+		return 0
+	default:
+	}
+	start := time.Now()
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+		return time.Since(start)
+	case <-time.After(timeout):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		c.t.Errorf("collector did not exit within %s of SIGTERM", timeout)
+		return time.Since(start)
+	}
+}
+
+// exited reports the process's exit error after it has ended.
+func (c *collector) exited() (bool, error) {
+	select {
+	case <-c.done:
+		return true, c.err
+	default:
+		return false, nil
+	}
+}
+
+// scrape fetches a Prometheus endpoint and parses its text exposition.
+func scrape(t testing.TB, hostport string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + hostport + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: HTTP %d", hostport, resp.StatusCode)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse scrape of %s: %v", hostport, err)
+	}
+	return families
+}
+
+// sumSamples adds the values of every sample of a counter or gauge family whose labels include
+// all of the given ones; a missing family sums to 0.
+func sumSamples(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	mf, ok := families[name]
+	if !ok {
+		return 0
+	}
+	var total float64
+	for _, m := range mf.GetMetric() {
+		if !hasLabels(m, labels) {
+			continue
+		}
+		switch {
+		case m.GetCounter() != nil:
+			total += m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			total += m.GetGauge().GetValue()
+		case m.GetUntyped() != nil:
+			total += m.GetUntyped().GetValue()
+		}
+	}
+	return total
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	for k, v := range want {
+		found := false
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == k && lp.GetValue() == v {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// eventually polls cond every 100ms until it returns "" or timeout passes, then fails with its last message.
+func eventually(t testing.TB, timeout time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var msg string
+	for time.Now().Before(deadline) {
+		if msg = cond(); msg == "" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("condition not met within %s: %s", timeout, msg)
+}
+
+// runCollectorCmd runs the binary with args to completion and returns its combined output and exit code.
+func runCollectorCmd(t testing.TB, env []string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, collectorBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if err != nil {
+		exitErr, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running %v: %v", args, err)
+		}
+		code = exitErr.ExitCode()
+	}
+	return string(out), code
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+var _ = fmt.Sprintf

@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The default config must validate as shipped, with every ${env:...} at its default.
+func TestDefaultConfigValidates(t *testing.T) {
+	out, code := runCollectorCmd(t, nil, "validate", "--config", filepath.Join(repoRoot, "configs", "otelcol-jeeves.yaml"))
+	if code != 0 {
+		t.Fatalf("validate exited %d:\n%s", code, out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, code := runCollectorCmd(t, nil, "--version")
+	if code != 0 || !strings.Contains(out, "otelcol-jeeves version 0.1.0") {
+		t.Fatalf("--version: exit %d, output %q", code, out)
+	}
+}
+
+// A config with a mistake must fail fast, name the key, and exit non-zero.
+func TestBadConfigNamesTheKey(t *testing.T) {
+	cases := []struct {
+		name, config string
+		want         []string
+	}{
+		{
+			name:   "unknown key",
+			config: "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpont: 127.0.0.1:0\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
+			want:   []string{"otlp", "endpont"},
+		},
+		{
+			name:   "bad value",
+			config: "receivers:\n  otlp:\n    protocols:\n      grpc: {}\nprocessors:\n  batch:\n    timeout: soon\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], processors: [batch], exporters: [debug]}\n",
+			want:   []string{"batch", "timeout"},
+		},
+		{
+			name:   "unknown component",
+			config: "receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  jaeger: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [jaeger]}\n",
+			want:   []string{"jaeger"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(path, []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, code := runCollectorCmd(t, nil, "validate", "--config", path)
+			if code == 0 {
+				t.Fatalf("validate accepted a bad config:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("error does not name %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// `components` must list exactly what builder-config.yaml lists.
+func TestComponentsMatchManifest(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "builder-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var manifest map[string]any
+	if err := yaml.Unmarshal(raw, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runCollectorCmd(t, nil, "components")
+	if code != 0 {
+		t.Fatalf("components exited %d:\n%s", code, out)
+	}
+	var listed map[string]any
+	if err := yaml.Unmarshal([]byte(out), &listed); err != nil {
+		t.Fatalf("components output is not YAML: %v\n%s", err, out)
+	}
+	modRe := regexp.MustCompile(`^(\S+) `)
+	for _, kind := range []string{"receivers", "processors", "exporters", "connectors", "extensions", "providers"} {
+		var want []string
+		for _, entry := range manifest[kind].([]any) {
+			gomod := entry.(map[string]any)["gomod"].(string)
+			m := modRe.FindStringSubmatch(gomod + " ")
+			want = append(want, m[1])
+		}
+		var got []string
+		for _, entry := range listed[kind].([]any) {
+			got = append(got, entry.(map[string]any)["module"].(string))
+		}
+		got = stripVersions(got)
+		sort.Strings(want)
+		sort.Strings(got)
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("%s: manifest lists\n  %v\nbinary lists\n  %v", kind, want, got)
+		}
+	}
+}
+
+func stripVersions(mods []string) []string {
+	out := make([]string, 0, len(mods))
+	for _, m := range mods {
+		out = append(out, strings.Fields(m)[0])
+	}
+	return out
+}
+
+// The default config comes up with nothing else running: health 200, both metric endpoints answer,
+// and an absent trace backend produces neither a crash nor an unbounded queue.
+func TestDefaultConfigRunsAlone(t *testing.T) {
+	c := startCollector(t, collectorOptions{})
+	fams := scrape(t, c.Telemetry)
+	capacity := sumSamples(fams, "otelcol_exporter_queue_capacity", map[string]string{"exporter": "otlp_grpc/jaeger"})
+	if capacity != 200000 {
+		t.Errorf("otlp_grpc/jaeger queue capacity = %v, want 200000 (bounded)", capacity)
+	}
+	_ = scrape(t, c.Prometheus)
+	time.Sleep(2 * time.Second)
+	if done, err := c.exited(); done {
+		t.Fatalf("collector exited on its own: %v", err)
+	}
+}
