@@ -1,0 +1,570 @@
+package wire // import "github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/wire"
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// Error codes of the protocol.
+const (
+	CodeNotFound           = "NOT_FOUND"
+	CodeInvalidArgument    = "INVALID_ARGUMENT"
+	CodeFailedPrecondition = "FAILED_PRECONDITION"
+	CodeResourceExhausted  = "RESOURCE_EXHAUSTED"
+	CodeUnavailable        = "UNAVAILABLE"
+	CodeCancelled          = "CANCELLED"
+	CodeTimeout            = "TIMEOUT"
+	CodeInternal           = "INTERNAL"
+)
+
+// Codes lists every error code of the protocol.
+var Codes = []string{
+	CodeNotFound, CodeInvalidArgument, CodeFailedPrecondition, CodeResourceExhausted,
+	CodeUnavailable, CodeCancelled, CodeTimeout, CodeInternal,
+}
+
+// Reasons used for decode-error telemetry. They are a fixed set so that they
+// can be metric attribute values.
+const (
+	ReasonInvalidMsgpack   = "invalid_msgpack"
+	ReasonInvalidRequest   = "invalid_request"
+	ReasonInvalidBody      = "invalid_body"
+	ReasonUnknownFrameType = "unknown_frame_type"
+	ReasonUnexpectedFrame  = "unexpected_frame"
+	ReasonZeroLength       = "zero_length"
+	ReasonFrameTooLarge    = "frame_too_large"
+	ReasonTruncated        = "truncated"
+	ReasonInvalidEvent     = "invalid_event"
+	ReasonErrorFrame       = "error_frame"
+)
+
+// ProtocolError is the content of an ERROR frame:
+// {id, ok: false, error: {code, message[, retryable, kernel_queue_capacity]}}.
+// Reason is local only (telemetry) and never sent.
+type ProtocolError struct {
+	ID            string
+	Code          string
+	Message       string
+	Retryable     bool
+	QueueCapacity int
+	Reason        string
+}
+
+func (e *ProtocolError) Error() string {
+	if e.ID == "" {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("%s: %s (id %q)", e.Code, e.Message, e.ID)
+}
+
+// Request is a decoded REQUEST frame. Body is the raw msgpack of the body; it
+// aliases the frame payload.
+type Request struct {
+	ID      string
+	Service string
+	Method  string
+	Body    []byte
+}
+
+// Event is the body of a Publish request or of a Subscribe STREAM_CHUNK.
+// TimestampMs is 0 when the frame carried none (Publish never does).
+type Event struct {
+	EventType   string
+	Payload     string
+	Source      string
+	TimestampMs int64
+}
+
+// SubscribeBody is the body of commbus.Subscribe.
+type SubscribeBody struct {
+	EventTypes   []string
+	SubscriberID string
+}
+
+// HandlerBody is the body of commbus.Send and commbus.Query: the message type
+// (command_type or query_type), its JSON payload and the optional source.
+type HandlerBody struct {
+	Type      string
+	Payload   string
+	Source    string
+	TimeoutMs int64
+}
+
+// Decoder decodes protocol messages. It reuses one msgpack decoder and one
+// byte reader, so a Decoder must not be shared between goroutines.
+type Decoder struct {
+	br  bytes.Reader
+	dec *msgpack.Decoder
+}
+
+// NewDecoder returns a Decoder.
+func NewDecoder() *Decoder {
+	d := &Decoder{}
+	d.dec = msgpack.NewDecoder(&d.br)
+	return d
+}
+
+func (d *Decoder) reset(b []byte) *msgpack.Decoder {
+	d.br.Reset(b)
+	d.dec.ResetReader(&d.br)
+	return d.dec
+}
+
+var (
+	errWrongType  = errors.New("wrong type")
+	errNotAString = errors.New("map keys must be strings")
+	errTrailing   = errors.New("trailing bytes after the message")
+)
+
+// walkMap decodes a map header and calls fn with each key; fn must consume the
+// value. Keys must be msgpack str.
+func walkMap(dec *msgpack.Decoder, fn func(key string) error) error {
+	n, err := dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return errWrongType
+	}
+	for range n {
+		c, err := dec.PeekCode()
+		if err != nil {
+			return err
+		}
+		if !msgpcode.IsString(c) {
+			return errNotAString
+		}
+		key, err := dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stringField decodes a value that must be a msgpack str. ok is false, with
+// the value skipped, when it has another type.
+func stringField(dec *msgpack.Decoder) (s string, ok bool, err error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return "", false, err
+	}
+	if !msgpcode.IsString(c) {
+		return "", false, dec.Skip()
+	}
+	s, err = dec.DecodeString()
+	return s, err == nil, err
+}
+
+// optionalStringField is stringField where nil means absent.
+func optionalStringField(dec *msgpack.Decoder) (s string, ok bool, err error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return "", false, err
+	}
+	if c == msgpcode.Nil {
+		return "", true, dec.Skip()
+	}
+	return stringField(dec)
+}
+
+// intField decodes a msgpack integer.
+func intField(dec *msgpack.Decoder) (n int64, ok bool, err error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return 0, false, err
+	}
+	isInt := msgpcode.IsFixedNum(c)
+	switch c {
+	case msgpcode.Uint8, msgpcode.Uint16, msgpcode.Uint32, msgpcode.Uint64,
+		msgpcode.Int8, msgpcode.Int16, msgpcode.Int32, msgpcode.Int64:
+		isInt = true
+	}
+	if !isInt {
+		return 0, false, dec.Skip()
+	}
+	n, err = dec.DecodeInt64()
+	return n, err == nil, err
+}
+
+func (d *Decoder) finish() error {
+	if d.br.Len() != 0 {
+		return errTrailing
+	}
+	return nil
+}
+
+// DecodeRequest decodes a REQUEST payload and checks the four required
+// fields. The returned error is the ERROR frame the protocol answers with:
+// id "" for undecodable msgpack, the request id (when it was readable) for
+// missing or mistyped fields. The connection stays open in both cases.
+func (d *Decoder) DecodeRequest(payload []byte) (Request, *ProtocolError) {
+	dec := d.reset(payload)
+	var (
+		req                          Request
+		idOK, svcOK, methodOK, hasBd bool
+		idSeen, svcSeen, methodSeen  bool
+	)
+	err := walkMap(dec, func(key string) error {
+		var err error
+		switch key {
+		case "id":
+			idSeen = true
+			req.ID, idOK, err = stringField(dec)
+		case "service":
+			svcSeen = true
+			req.Service, svcOK, err = stringField(dec)
+		case "method":
+			methodSeen = true
+			req.Method, methodOK, err = stringField(dec)
+		case "body":
+			start := len(payload) - d.br.Len()
+			if err = dec.Skip(); err == nil {
+				req.Body = payload[start : len(payload)-d.br.Len()]
+				hasBd = true
+			}
+		default:
+			err = dec.Skip()
+		}
+		return err
+	})
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		return Request{}, &ProtocolError{Code: CodeInvalidArgument, Message: "invalid msgpack: " + err.Error(), Reason: ReasonInvalidMsgpack}
+	}
+	invalid := func(id, msg string) (Request, *ProtocolError) {
+		return Request{}, &ProtocolError{ID: id, Code: CodeInvalidArgument, Message: msg, Reason: ReasonInvalidRequest}
+	}
+	if !idOK || req.ID == "" {
+		return invalid("", requiredMessage("id", idSeen, "a non-empty string"))
+	}
+	if !svcOK || req.Service == "" {
+		return invalid(req.ID, requiredMessage("service", svcSeen, "a non-empty string"))
+	}
+	if !methodOK || req.Method == "" {
+		return invalid(req.ID, requiredMessage("method", methodSeen, "a non-empty string"))
+	}
+	if !hasBd {
+		return invalid(req.ID, "missing required request field: body")
+	}
+	return req, nil
+}
+
+func requiredMessage(field string, seen bool, want string) string {
+	if !seen {
+		return "missing required request field: " + field
+	}
+	return fmt.Sprintf("request field %s must be %s", field, want)
+}
+
+func bodyError(id, format string, args ...any) *ProtocolError {
+	return &ProtocolError{ID: id, Code: CodeInvalidArgument, Message: fmt.Sprintf(format, args...), Reason: ReasonInvalidBody}
+}
+
+// DecodePublish decodes the body of commbus.Publish:
+// {event_type, payload (JSON text), source?}. id is used for the error.
+func (d *Decoder) DecodePublish(id string, body []byte) (Event, *ProtocolError) {
+	dec := d.reset(body)
+	var (
+		ev                     Event
+		typeOK, payOK, srcOK   = false, false, true
+		typeSeen, paySeen      bool
+	)
+	err := walkMap(dec, func(key string) error {
+		var err error
+		switch key {
+		case "event_type":
+			typeSeen = true
+			ev.EventType, typeOK, err = stringField(dec)
+		case "payload":
+			paySeen = true
+			ev.Payload, payOK, err = stringField(dec)
+		case "source":
+			ev.Source, srcOK, err = optionalStringField(dec)
+		default:
+			err = dec.Skip()
+		}
+		return err
+	})
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		return Event{}, bodyError(id, "publish body must be a map with string keys")
+	}
+	if !typeOK || ev.EventType == "" {
+		return Event{}, bodyError(id, "%s", requiredMessage("event_type", typeSeen, "a non-empty string"))
+	}
+	if !payOK {
+		return Event{}, bodyError(id, "%s", requiredMessage("payload", paySeen, "a JSON text string"))
+	}
+	if !srcOK {
+		return Event{}, bodyError(id, "source must be a string")
+	}
+	return ev, nil
+}
+
+// DecodeSubscribe decodes the body of commbus.Subscribe:
+// {event_types: [non-empty list of names], subscriber_id?}.
+func (d *Decoder) DecodeSubscribe(id string, body []byte) (SubscribeBody, *ProtocolError) {
+	dec := d.reset(body)
+	var (
+		sb             SubscribeBody
+		typesOK, idOK  = false, true
+		typesSeen      bool
+		elementInvalid bool
+	)
+	err := walkMap(dec, func(key string) error {
+		switch key {
+		case "event_types":
+			typesSeen = true
+			c, err := dec.PeekCode()
+			if err != nil {
+				return err
+			}
+			if !msgpcode.IsFixedArray(c) && c != msgpcode.Array16 && c != msgpcode.Array32 {
+				return dec.Skip()
+			}
+			n, err := dec.DecodeArrayLen()
+			if err != nil {
+				return err
+			}
+			typesOK = true
+			sb.EventTypes = make([]string, 0, min(n, 64))
+			for range n {
+				s, ok, err := stringField(dec)
+				if err != nil {
+					return err
+				}
+				if !ok || s == "" {
+					elementInvalid = true
+					continue
+				}
+				sb.EventTypes = append(sb.EventTypes, s)
+			}
+			return nil
+		case "subscriber_id":
+			var err error
+			sb.SubscriberID, idOK, err = optionalStringField(dec)
+			return err
+		default:
+			return dec.Skip()
+		}
+	})
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		return SubscribeBody{}, bodyError(id, "subscribe body must be a map with string keys")
+	}
+	if !typesOK || elementInvalid || len(sb.EventTypes) == 0 {
+		return SubscribeBody{}, bodyError(id, "%s", requiredMessage("event_types", typesSeen, "a non-empty list of non-empty strings"))
+	}
+	if !idOK {
+		return SubscribeBody{}, bodyError(id, "subscriber_id must be a string")
+	}
+	return sb, nil
+}
+
+// DecodeHandlerBody decodes the body of commbus.Send (typeKey "command_type")
+// or commbus.Query (typeKey "query_type").
+func (d *Decoder) DecodeHandlerBody(id, typeKey string, body []byte) (HandlerBody, *ProtocolError) {
+	dec := d.reset(body)
+	var (
+		hb                          HandlerBody
+		typeOK, payOK, srcOK, tmoOK = false, false, true, true
+		typeSeen, paySeen           bool
+	)
+	err := walkMap(dec, func(key string) error {
+		var err error
+		switch key {
+		case typeKey:
+			typeSeen = true
+			hb.Type, typeOK, err = stringField(dec)
+		case "payload":
+			paySeen = true
+			hb.Payload, payOK, err = stringField(dec)
+		case "source":
+			hb.Source, srcOK, err = optionalStringField(dec)
+		case "timeout_ms":
+			c, perr := dec.PeekCode()
+			if perr != nil {
+				return perr
+			}
+			if c == msgpcode.Nil {
+				return dec.Skip()
+			}
+			hb.TimeoutMs, tmoOK, err = intField(dec)
+		default:
+			err = dec.Skip()
+		}
+		return err
+	})
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		return HandlerBody{}, bodyError(id, "body must be a map with string keys")
+	}
+	if !typeOK || hb.Type == "" {
+		return HandlerBody{}, bodyError(id, "%s", requiredMessage(typeKey, typeSeen, "a non-empty string"))
+	}
+	if !payOK {
+		return HandlerBody{}, bodyError(id, "%s", requiredMessage("payload", paySeen, "a JSON text string"))
+	}
+	if !srcOK {
+		return HandlerBody{}, bodyError(id, "source must be a string")
+	}
+	if !tmoOK || hb.TimeoutMs < 0 {
+		return HandlerBody{}, bodyError(id, "timeout_ms must be a non-negative integer")
+	}
+	return hb, nil
+}
+
+// DecodeStreamChunk decodes a STREAM_CHUNK payload of a subscription:
+// {id, body: {event_type, payload, timestamp_ms, source}}. It returns a plain
+// error (reason ReasonInvalidMsgpack or ReasonInvalidEvent) on bad input.
+func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *ProtocolError) {
+	dec := d.reset(payload)
+	var (
+		bodySeen, typeOK, payOK bool
+		eventErr                string
+	)
+	err := walkMap(dec, func(key string) error {
+		switch key {
+		case "id":
+			s, _, err := stringField(dec)
+			id = s
+			return err
+		case "body":
+			bodySeen = true
+			c, err := dec.PeekCode()
+			if err != nil {
+				return err
+			}
+			if !msgpcode.IsFixedMap(c) && c != msgpcode.Map16 && c != msgpcode.Map32 {
+				eventErr = "chunk body must be a map"
+				return dec.Skip()
+			}
+			return walkMap(dec, func(k string) error {
+				var err error
+				var ok bool
+				switch k {
+				case "event_type":
+					ev.EventType, typeOK, err = stringField(dec)
+				case "payload":
+					ev.Payload, payOK, err = stringField(dec)
+				case "source":
+					ev.Source, ok, err = optionalStringField(dec)
+					if err == nil && !ok {
+						eventErr = "source must be a string"
+					}
+				case "timestamp_ms":
+					c, perr := dec.PeekCode()
+					if perr != nil {
+						return perr
+					}
+					if c == msgpcode.Nil {
+						return dec.Skip()
+					}
+					ev.TimestampMs, ok, err = intField(dec)
+					if err == nil && !ok {
+						eventErr = "timestamp_ms must be an integer"
+					}
+				default:
+					err = dec.Skip()
+				}
+				return err
+			})
+		default:
+			return dec.Skip()
+		}
+	})
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		return "", Event{}, &ProtocolError{Code: CodeInvalidArgument, Message: "invalid msgpack: " + err.Error(), Reason: ReasonInvalidMsgpack}
+	}
+	switch {
+	case !bodySeen:
+		eventErr = "chunk has no body"
+	case eventErr != "":
+	case !typeOK || ev.EventType == "":
+		eventErr = "event_type must be a non-empty string"
+	case !payOK:
+		eventErr = "payload must be a string"
+	}
+	if eventErr != "" {
+		return id, Event{}, &ProtocolError{ID: id, Code: CodeInvalidArgument, Message: eventErr, Reason: ReasonInvalidEvent}
+	}
+	return id, ev, nil
+}
+
+// Reply is a decoded RESPONSE or ERROR frame (client side).
+type Reply struct {
+	ID   string
+	OK   bool
+	Body any
+	Err  *ProtocolError
+}
+
+// DecodeReply decodes a RESPONSE, ERROR or STREAM_END payload into a Reply.
+// Bodies are decoded generically (maps become map[string]any).
+func (d *Decoder) DecodeReply(payload []byte) (Reply, error) {
+	dec := d.reset(payload)
+	var r Reply
+	err := walkMap(dec, func(key string) error {
+		var err error
+		switch key {
+		case "id":
+			r.ID, _, err = stringField(dec)
+		case "ok":
+			r.OK, err = dec.DecodeBool()
+		case "body":
+			r.Body, err = dec.DecodeInterface()
+		case "error":
+			r.Err = &ProtocolError{}
+			err = walkMap(dec, func(k string) error {
+				var err error
+				switch k {
+				case "code":
+					r.Err.Code, _, err = stringField(dec)
+				case "message":
+					r.Err.Message, _, err = stringField(dec)
+				case "retryable":
+					r.Err.Retryable, err = dec.DecodeBool()
+				case "kernel_queue_capacity":
+					var n int64
+					n, _, err = intField(dec)
+					r.Err.QueueCapacity = int(n)
+				default:
+					err = dec.Skip()
+				}
+				return err
+			})
+		default:
+			err = dec.Skip()
+		}
+		return err
+	})
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("invalid reply: %w", err)
+	}
+	if r.Err != nil {
+		r.Err.ID = r.ID
+	}
+	return r, nil
+}
