@@ -6,7 +6,7 @@ LOADGEN   := $(BIN)/jeeves-loadgen
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build run test check-dist generate-dist generate vet unit-test e2e-test test-deps bench clean
+.PHONY: all build run test check-dist generate-dist generate vet test-deps bench clean image-smoke
 
 all: build
 
@@ -20,7 +20,7 @@ run: build
 	$(COLLECTOR) --config $(CONFIG)
 
 ## test: everything CI runs — generated-code drift, vet, unit, config and end-to-end tests.
-test: test-deps check-dist vet build
+test: test-deps check-dist vet build image-smoke
 	OTELCOL_JEEVES_BIN=$(COLLECTOR) JEEVES_LOADGEN_BIN=$(LOADGEN) \
 		$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
@@ -52,3 +52,7 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+## image-smoke: the Dockerfile's build and run steps without a Docker engine.
+image-smoke:
+	./scripts/image-smoke.sh

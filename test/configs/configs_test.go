@@ -1,0 +1,132 @@
+// Package configs checks what operators run and edit under configs/ with the real tools:
+// promtool for the Prometheus config, SLO and alert rules (including rule unit tests), amtool for the
+// Alertmanager routing. `make test` installs the tools (scripts/install-test-deps.sh).
+package configs
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+const root = "../../configs"
+
+func tool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not installed (run scripts/install-test-deps.sh): %v", name, err)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Dir = root
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+func TestPrometheusConfigAndRules(t *testing.T) {
+	tool(t, "promtool", "check", "config", "prometheus/prometheus.yml")
+	tool(t, "promtool", "check", "rules", "prometheus/rules/slo.rules.yml", "prometheus/rules/alerts.rules.yml")
+}
+
+// The alert unit tests fire each alert on data that crosses its threshold and not on data below it.
+func TestAlertRuleUnitTests(t *testing.T) {
+	tool(t, "promtool", "test", "rules", "prometheus/tests/alerts.test.yml")
+}
+
+func TestAlertmanagerConfig(t *testing.T) {
+	tool(t, "amtool", "check-config", "alertmanager/alertmanager.yml")
+}
+
+// Routing from the plan: critical → pager, warning → chat, anything else → webhook.
+func TestAlertmanagerRouting(t *testing.T) {
+	for labels, want := range map[string]string{
+		"severity=critical": "pager",
+		"severity=warning":  "chat",
+		"severity=info":     "webhook",
+		"alertname=Other":   "webhook",
+	} {
+		out := tool(t, "amtool", "config", "routes", "test", "--config.file=alertmanager/alertmanager.yml", labels)
+		if got := strings.TrimSpace(out); got != want {
+			t.Errorf("%s routed to %q, want %q", labels, got, want)
+		}
+	}
+}
+
+// Every alert carries a severity that the routing knows, a summary and a description.
+func TestAlertsAreRoutable(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "prometheus/rules/alerts.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			n++
+			switch r.Labels["severity"] {
+			case "critical", "warning", "info":
+			default:
+				t.Errorf("alert %s: severity %q is not one of critical, warning, info", r.Alert, r.Labels["severity"])
+			}
+			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+				t.Errorf("alert %s lacks a summary or description", r.Alert)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no alerts found")
+	}
+}
+
+// The compose file mounts only files that exist in the repository.
+func TestComposeMountsExist(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Volumes []string `yaml:"volumes"`
+			Build   *struct {
+				Context    string `yaml:"context"`
+				Dockerfile string `yaml:"dockerfile"`
+			} `yaml:"build"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatal(err)
+	}
+	for name, svc := range compose.Services {
+		for _, v := range svc.Volumes {
+			src := strings.SplitN(v, ":", 2)[0]
+			if _, err := os.Stat(filepath.Join(root, src)); err != nil {
+				t.Errorf("service %s mounts %s: %v", name, src, err)
+			}
+		}
+		if svc.Build != nil {
+			if _, err := os.Stat(filepath.Join(root, svc.Build.Context, svc.Build.Dockerfile)); err != nil {
+				t.Errorf("service %s builds from a missing Dockerfile: %v", name, err)
+			}
+		}
+	}
+}
