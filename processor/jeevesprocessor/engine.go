@@ -1,0 +1,168 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package jeevesprocessor // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor"
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.uber.org/zap"
+
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
+)
+
+// engine is the state shared by all faces of one component ID: the metrics
+// aggregation (and, later, the sampler). It flushes on its own ticker while
+// at least one face is started.
+type engine struct {
+	id      component.ID
+	logger  *zap.Logger
+	cfg     *Config
+	tb      *metadata.TelemetryBuilder
+	metrics *metricsEngine
+
+	mu          sync.Mutex
+	faces       int // created and not yet shut down
+	started     int // started and not yet shut down
+	metricsNext consumer.Metrics
+	stop        chan struct{}
+	done        chan struct{}
+}
+
+func newEngine(set connector.Settings, cfg *Config) (*engine, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	me, err := newMetricsEngine(&cfg.Metrics, tb)
+	if err != nil {
+		tb.Shutdown()
+		return nil, err
+	}
+	if err := me.registerTelemetry(); err != nil {
+		tb.Shutdown()
+		return nil, err
+	}
+	return &engine{id: set.ID, logger: set.Logger, cfg: cfg, tb: tb, metrics: me}, nil
+}
+
+func (e *engine) setMetricsConsumer(next consumer.Metrics) {
+	e.mu.Lock()
+	e.metricsNext = next
+	e.mu.Unlock()
+}
+
+// start starts the flush loop with the first started face.
+func (e *engine) start() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.started++
+	if e.started > 1 {
+		return
+	}
+	e.stop = make(chan struct{})
+	e.done = make(chan struct{})
+	go e.flushLoop(e.cfg.Metrics.FlushInterval, e.stop, e.done)
+	e.logger.Info("jeeves connector started",
+		zap.Duration("flush_interval", e.cfg.Metrics.FlushInterval),
+		zap.Int("series_limit", e.cfg.Metrics.SeriesLimit),
+		zap.Bool("spm", e.cfg.Metrics.SPM.Enabled))
+}
+
+// stopFace stops the flush loop with the last started face. It reports
+// whether the engine has no faces left.
+func (e *engine) stopFace(wasStarted bool) bool {
+	e.mu.Lock()
+	e.faces--
+	var stop, done chan struct{}
+	if wasStarted {
+		e.started--
+		if e.started == 0 {
+			stop, done = e.stop, e.done
+			e.stop, e.done = nil, nil
+		}
+	}
+	last := e.faces == 0
+	e.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+		e.logger.Info("jeeves connector stopped")
+	}
+	if last {
+		e.tb.Shutdown()
+	}
+	return last
+}
+
+func (e *engine) flushLoop(interval time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ticker.C:
+			e.flush(context.Background())
+		}
+	}
+}
+
+// flush emits the metrics. The aggregation lock is released before the next
+// consumer is called.
+func (e *engine) flush(ctx context.Context) {
+	md := e.metrics.collect(ctx)
+	if md.ResourceMetrics().Len() == 0 {
+		return
+	}
+	e.mu.Lock()
+	next := e.metricsNext
+	e.mu.Unlock()
+	if next == nil {
+		return
+	}
+	if err := next.ConsumeMetrics(ctx, md); err != nil {
+		e.logger.Warn("failed to emit jeeves metrics", zap.Error(err))
+	}
+}
+
+// registry keeps one engine per component ID.
+type registry struct {
+	mu      sync.Mutex
+	engines map[component.ID]*engine
+}
+
+func newRegistry() *registry { return &registry{engines: map[component.ID]*engine{}} }
+
+// acquire returns the engine of set.ID, creating it for the first face.
+func (r *registry) acquire(set connector.Settings, cfg *Config) (*engine, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.engines[set.ID]
+	if !ok {
+		var err error
+		if e, err = newEngine(set, cfg); err != nil {
+			return nil, err
+		}
+		r.engines[set.ID] = e
+	}
+	e.mu.Lock()
+	e.faces++
+	e.mu.Unlock()
+	return e, nil
+}
+
+// release drops the engine when its last face is shut down.
+func (r *registry) release(e *engine, wasStarted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.stopFace(wasStarted) && r.engines[e.id] == e {
+		delete(r.engines, e.id)
+	}
+}

@@ -1,0 +1,438 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package rules // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// MaxFields bounds the fields of one family: its fixed fields plus extra dimensions.
+const MaxFields = 16
+
+// MaxDimensions is the number of extra dimensions a family accepts.
+const MaxDimensions = MaxFields - 5
+
+const (
+	fallbackNone uint8 = iota
+	fallbackStatus
+	fallbackSuffix
+)
+
+const (
+	transformNone uint8 = iota
+	transformLower
+	transformSnake
+	transformFirstWord
+)
+
+type source struct {
+	slots     []uint16
+	fallback  uint8
+	transform uint8
+	numeric   bool
+	def       string
+}
+
+type condition struct {
+	slot   uint16
+	values []string
+}
+
+type compiledRule struct {
+	family     Family
+	exact      []string
+	prefixes   []string
+	exExact    []string
+	exPrefixes []string
+	conds      []condition
+	fields     []source
+}
+
+// Classifier applies compiled rules to spans. It keeps scratch state, so one
+// Classifier must not be used by two goroutines at once.
+type Classifier struct {
+	rules    []compiledRule
+	keyIndex map[string]uint16
+	// keyLens has bit n set when some looked-up attribute key has length n, so
+	// most attribute keys are skipped without a map lookup.
+	keyLens  [4]uint64
+	dimNames [familyCount][]string
+
+	values []pcommon.Value
+	seen   []uint32
+	gen    uint32
+}
+
+// Match is the result of Classify. Its label values stay valid until the next
+// Classify call with the same Match.
+type Match struct {
+	Family Family
+	n      int
+	buf    []byte
+	ends   [MaxFields]int
+	has    [MaxFields]bool
+	nums   [MaxFields]int64
+}
+
+// Value returns the label value of field i.
+func (m *Match) Value(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = m.ends[i-1]
+	}
+	return m.buf[start:m.ends[i]]
+}
+
+// Has reports whether field i got a value (from an attribute, fallback or default).
+func (m *Match) Has(i int) bool { return m.has[i] }
+
+// Num returns the numeric value of field i and whether it was present.
+func (m *Match) Num(i int) (int64, bool) { return m.nums[i], m.has[i] }
+
+// Len returns the number of fields, fixed fields first, then dimensions.
+func (m *Match) Len() int { return m.n }
+
+// DimensionNames returns the extra dimension names of a family, in field order
+// after the fixed fields.
+func (c *Classifier) DimensionNames(f Family) []string { return c.dimNames[f] }
+
+// Compile checks and precompiles rules and per-family extra dimensions.
+func Compile(ruleList []Rule, dims map[string][]Dimension) (*Classifier, error) {
+	c := &Classifier{keyIndex: map[string]uint16{}}
+	var errs []error
+	defaults := defaultFields()
+
+	familyDims := [familyCount][]Dimension{}
+	dimNames := make([]string, 0, len(dims))
+	for name := range dims {
+		dimNames = append(dimNames, name)
+	}
+	sort.Strings(dimNames)
+	for _, name := range dimNames {
+		f, ok := FamilyNames[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("metrics.families: unknown family %q, want one of pipeline, agent, llm, db, interrupt", name))
+			continue
+		}
+		ds := dims[name]
+		if len(ds) > MaxDimensions {
+			errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions: at most %d dimensions, got %d", name, MaxDimensions, len(ds)))
+			continue
+		}
+		seen := map[string]bool{}
+		for _, fixed := range familyFields[f] {
+			seen[fixed] = true
+		}
+		for i, d := range ds {
+			switch {
+			case d.Name == "":
+				errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions[%d].name must not be empty", name, i))
+			case seen[d.Name] || d.Name == "type":
+				errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions[%d].name %q is already a label of the family", name, i, d.Name))
+			case len(d.Attributes) == 0:
+				errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions[%d].attributes must not be empty", name, i))
+			}
+			seen[d.Name] = true
+			c.dimNames[f] = append(c.dimNames[f], d.Name)
+		}
+		familyDims[f] = ds
+	}
+
+	for i, r := range ruleList {
+		where := r.Origin
+		if where == "" {
+			where = fmt.Sprintf("rules[%d]", i)
+		}
+		f, ok := FamilyNames[r.Family]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s.family must be one of pipeline, agent, llm, db, interrupt, got %q", where, r.Family))
+			continue
+		}
+		if len(r.SpanNames) == 0 && len(r.When) == 0 {
+			errs = append(errs, fmt.Errorf("%s needs span_names or when, otherwise it matches every span", where))
+		}
+		cr := compiledRule{family: f}
+		for _, n := range r.SpanNames {
+			if p, ok := strings.CutSuffix(n, "*"); ok {
+				cr.prefixes = append(cr.prefixes, p)
+			} else {
+				cr.exact = append(cr.exact, n)
+			}
+		}
+		for _, n := range r.ExcludeSpanNames {
+			if p, ok := strings.CutSuffix(n, "*"); ok {
+				cr.exPrefixes = append(cr.exPrefixes, p)
+			} else {
+				cr.exExact = append(cr.exExact, n)
+			}
+		}
+		for j, cond := range r.When {
+			if cond.Attribute == "" {
+				errs = append(errs, fmt.Errorf("%s.when[%d].attribute must not be empty", where, j))
+				continue
+			}
+			cr.conds = append(cr.conds, condition{slot: c.slot(cond.Attribute), values: cond.Values})
+		}
+		for name := range r.Fields {
+			if _, known := defaults[f][name]; !known {
+				errs = append(errs, fmt.Errorf("%s.fields: unknown field %q for family %s, want one of %s", where, name, r.Family, strings.Join(familyFields[f], ", ")))
+			}
+		}
+		for _, name := range familyFields[f] {
+			fld, ok := r.Fields[name]
+			if !ok {
+				fld = defaults[f][name]
+			}
+			src, err := c.compileField(fld, numericFields[name])
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.fields.%s: %w", where, name, err))
+			}
+			cr.fields = append(cr.fields, src)
+		}
+		for _, d := range familyDims[f] {
+			src := source{def: d.Default}
+			for _, a := range d.Attributes {
+				src.slots = append(src.slots, c.slot(a))
+			}
+			cr.fields = append(cr.fields, src)
+		}
+		c.rules = append(c.rules, cr)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	c.values = make([]pcommon.Value, len(c.keyIndex))
+	c.seen = make([]uint32, len(c.keyIndex))
+	return c, nil
+}
+
+func (c *Classifier) slot(key string) uint16 {
+	if s, ok := c.keyIndex[key]; ok {
+		return s
+	}
+	s := uint16(len(c.keyIndex))
+	c.keyIndex[key] = s
+	if n := len(key); n < 256 {
+		c.keyLens[n/64] |= 1 << (n % 64)
+	}
+	return s
+}
+
+func (c *Classifier) compileField(f Field, numeric bool) (source, error) {
+	src := source{def: f.Default, numeric: numeric}
+	for _, a := range f.Attributes {
+		src.slots = append(src.slots, c.slot(a))
+	}
+	switch f.Fallback {
+	case "":
+	case FallbackSpanStatus:
+		src.fallback = fallbackStatus
+	case FallbackSpanNameSuffix:
+		src.fallback = fallbackSuffix
+	default:
+		return src, fmt.Errorf("fallback must be one of span_status, span_name_suffix or empty, got %q", f.Fallback)
+	}
+	switch f.Transform {
+	case "":
+	case TransformLower:
+		src.transform = transformLower
+	case TransformSnake:
+		src.transform = transformSnake
+	case TransformFirstWordLower:
+		src.transform = transformFirstWord
+	default:
+		return src, fmt.Errorf("transform must be one of lower, snake, first_word_lower or empty, got %q", f.Transform)
+	}
+	return src, nil
+}
+
+// Classify finds the first rule that matches the span and fills m with the
+// family and its field values. It returns false when no rule matches.
+func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, m *Match) bool {
+	c.gen++
+	if c.gen == 0 { // wrapped: forget every slot
+		clear(c.seen)
+		c.gen = 1
+	}
+	for k, v := range attrs.All() {
+		n := len(k)
+		if n >= 256 || c.keyLens[n/64]&(1<<(n%64)) == 0 {
+			continue
+		}
+		if s, ok := c.keyIndex[k]; ok {
+			c.values[s] = v
+			c.seen[s] = c.gen
+		}
+	}
+	for i := range c.rules {
+		r := &c.rules[i]
+		suffixAt, ok := r.matchName(spanName)
+		if !ok || !c.condsHold(r.conds) {
+			continue
+		}
+		c.fill(r, spanName, suffixAt, isError, m)
+		return true
+	}
+	m.Family = FamilyNone
+	return false
+}
+
+// matchName reports whether the span name matches, and where a matched
+// prefix ends (-1 for an exact match or no name filter).
+func (r *compiledRule) matchName(name string) (int, bool) {
+	for _, e := range r.exExact {
+		if name == e {
+			return 0, false
+		}
+	}
+	for _, p := range r.exPrefixes {
+		if strings.HasPrefix(name, p) {
+			return 0, false
+		}
+	}
+	if len(r.exact) == 0 && len(r.prefixes) == 0 {
+		return -1, true
+	}
+	for _, e := range r.exact {
+		if name == e {
+			return -1, true
+		}
+	}
+	for _, p := range r.prefixes {
+		if strings.HasPrefix(name, p) {
+			return len(p), true
+		}
+	}
+	return 0, false
+}
+
+func (c *Classifier) condsHold(conds []condition) bool {
+	for _, cond := range conds {
+		if c.seen[cond.slot] != c.gen {
+			return false
+		}
+		if len(cond.values) == 0 {
+			continue
+		}
+		v := c.values[cond.slot]
+		if v.Type() != pcommon.ValueTypeStr {
+			return false
+		}
+		s := v.Str()
+		found := false
+		for _, want := range cond.values {
+			if s == want {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Classifier) fill(r *compiledRule, spanName string, suffixAt int, isError bool, m *Match) {
+	m.Family = r.family
+	m.n = len(r.fields)
+	m.buf = m.buf[:0]
+	for i := range r.fields {
+		src := &r.fields[i]
+		m.has[i] = false
+		m.nums[i] = 0
+		if src.numeric {
+			m.nums[i], m.has[i] = c.number(src)
+			m.ends[i] = len(m.buf)
+			continue
+		}
+		start := len(m.buf)
+		for _, s := range src.slots {
+			if c.seen[s] != c.gen {
+				continue
+			}
+			m.buf = appendValue(m.buf, c.values[s], src.transform)
+			if len(m.buf) > start {
+				m.has[i] = true
+				break
+			}
+		}
+		if !m.has[i] {
+			switch src.fallback {
+			case fallbackStatus:
+				if isError {
+					m.buf = append(m.buf, "error"...)
+				} else {
+					m.buf = append(m.buf, "success"...)
+				}
+			case fallbackSuffix:
+				if suffixAt >= 0 && suffixAt < len(spanName) {
+					m.buf = appendTransformed(m.buf, spanName[suffixAt:], src.transform)
+				}
+			}
+			if len(m.buf) == start && src.def != "" {
+				m.buf = append(m.buf, src.def...)
+			}
+			m.has[i] = len(m.buf) > start
+		}
+		m.ends[i] = len(m.buf)
+	}
+}
+
+func (c *Classifier) number(src *source) (int64, bool) {
+	for _, s := range src.slots {
+		if c.seen[s] != c.gen {
+			continue
+		}
+		v := c.values[s]
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			return v.Int(), true
+		case pcommon.ValueTypeDouble:
+			d := v.Double()
+			if math.IsNaN(d) || math.IsInf(d, 0) {
+				continue
+			}
+			return int64(d), true
+		case pcommon.ValueTypeStr:
+			if n, err := strconv.ParseInt(v.Str(), 10, 64); err == nil {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func appendValue(buf []byte, v pcommon.Value, transform uint8) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendTransformed(buf, v.Str(), transform)
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(buf, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return strconv.AppendFloat(buf, v.Double(), 'g', -1, 64)
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(buf, v.Bool())
+	}
+	return buf
+}
+
+func appendTransformed(buf []byte, s string, transform uint8) []byte {
+	switch transform {
+	case transformLower:
+		return AppendLower(buf, s)
+	case transformSnake:
+		return AppendSnake(buf, s)
+	case transformFirstWord:
+		return AppendFirstWordLower(buf, s)
+	}
+	return append(buf, s...)
+}

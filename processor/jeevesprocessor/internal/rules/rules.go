@@ -1,0 +1,140 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package rules decides which metric family a span feeds and extracts the
+// family's label values from the span, following rules that are compiled once
+// from configuration. Classify does no allocation once its buffers have grown.
+package rules // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
+
+// Family is one group of Jeeves metrics that share a label extraction.
+type Family uint8
+
+const (
+	// FamilyNone means that no rule matched the span.
+	FamilyNone Family = iota
+	FamilyPipeline
+	FamilyAgent
+	FamilyLLM
+	FamilyDB
+	FamilyInterrupt
+	familyCount
+)
+
+// FamilyNames maps configuration names to families.
+var FamilyNames = map[string]Family{
+	"pipeline":  FamilyPipeline,
+	"agent":     FamilyAgent,
+	"llm":       FamilyLLM,
+	"db":        FamilyDB,
+	"interrupt": FamilyInterrupt,
+}
+
+// String returns the configuration name of the family.
+func (f Family) String() string {
+	for name, v := range FamilyNames {
+		if v == f {
+			return name
+		}
+	}
+	return "none"
+}
+
+// Field indexes of each family. Extra dimensions follow the fixed fields.
+const (
+	PipelineName   = 0
+	PipelineStatus = 1
+	PipelineReason = 2
+
+	AgentName   = 0
+	AgentStatus = 1
+
+	LLMProvider     = 0
+	LLMModel        = 1
+	LLMStatus       = 2
+	LLMInputTokens  = 3
+	LLMOutputTokens = 4
+
+	DBOperation = 0
+
+	InterruptKind   = 0
+	InterruptStatus = 1
+)
+
+// familyFields lists the fixed field names of each family, in index order.
+var familyFields = [familyCount][]string{
+	FamilyPipeline:  {"pipeline", "status", "reason"},
+	FamilyAgent:     {"agent", "status"},
+	FamilyLLM:       {"provider", "model", "status", "input_tokens", "output_tokens"},
+	FamilyDB:        {"operation"},
+	FamilyInterrupt: {"kind", "status"},
+}
+
+// numericFields marks fields whose value is a number to add, not a label.
+var numericFields = map[string]bool{"input_tokens": true, "output_tokens": true}
+
+// Fields returns the fixed field names of a family in index order.
+func Fields(f Family) []string { return familyFields[f] }
+
+// Field says where a label value comes from.
+type Field struct {
+	// Attributes are span attribute keys tried in order; the first one present
+	// with a non-empty value wins.
+	Attributes []string `mapstructure:"attributes"`
+	// Fallback is used when no attribute is present: "span_status" ("error" when
+	// the span status is Error, else "success"), "span_name_suffix" (the part of
+	// the span name after the matched `prefix*`), or empty for none.
+	Fallback string `mapstructure:"fallback"`
+	// Default is the value when neither attributes nor fallback give one. An
+	// empty default on the pipeline reason means "no termination to count".
+	Default string `mapstructure:"default"`
+	// Transform normalises attribute values: "lower", "snake" (SCREAMING_SNAKE
+	// and PascalCase to lower_snake) or "first_word_lower"; empty keeps them.
+	Transform string `mapstructure:"transform"`
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Condition holds when the attribute is present and, if Values is not empty,
+// its string value is one of Values.
+type Condition struct {
+	Attribute string   `mapstructure:"attribute"`
+	Values    []string `mapstructure:"values"`
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Rule sends the spans it matches to one family.
+type Rule struct {
+	// Name identifies the rule; a configured rule with the name of a default rule
+	// replaces it.
+	Name string `mapstructure:"name"`
+	// Disabled removes the rule (useful to switch off a default rule by name).
+	Disabled bool `mapstructure:"disabled"`
+	// Family is pipeline, agent, llm, db or interrupt.
+	Family string `mapstructure:"family"`
+	// SpanNames are exact span names, or prefixes when they end with "*". Empty
+	// matches every span name.
+	SpanNames []string `mapstructure:"span_names"`
+	// ExcludeSpanNames are exact names or "prefix*" that never match.
+	ExcludeSpanNames []string `mapstructure:"exclude_span_names"`
+	// When lists conditions that must all hold.
+	When []Condition `mapstructure:"when"`
+	// Fields overrides the family's default field sources for this rule.
+	Fields map[string]Field `mapstructure:"fields"`
+	// Origin names the rule in error messages (set by MergeRules).
+	Origin string `mapstructure:"-"`
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Dimension is an extra label added to every metric of a family.
+type Dimension struct {
+	// Name is the label name.
+	Name string `mapstructure:"name"`
+	// Attributes are span attribute keys tried in order.
+	Attributes []string `mapstructure:"attributes"`
+	// Default is the value when no attribute is present.
+	Default string `mapstructure:"default"`
+	// prevent unkeyed literal initialization
+	_ struct{}
+}

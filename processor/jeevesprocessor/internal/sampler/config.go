@@ -1,0 +1,105 @@
+package sampler
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
+)
+
+// Mode selects how the sampler decides.
+type Mode string
+
+const (
+	// ModeTail buffers the spans of each trace and decides once per trace with the keep rules.
+	ModeTail Mode = "tail"
+	// ModeHead decides per span from its trace id alone, without buffering.
+	ModeHead Mode = "head"
+)
+
+// Config is the `sampling` block of the jeeves connector.
+type Config struct {
+	// Percentage of traces kept by the probability rule, in (0, 100]. Default 10.
+	Percentage float64 `mapstructure:"percentage"`
+	// Mode is tail (default: buffer per trace, apply the keep rules) or head (stateless, probability only).
+	Mode Mode `mapstructure:"mode"`
+	// Precision is the number of significant hex digits of the OTEP 235 threshold, 1..14. Default 4
+	// (10% is th:e666). Near 0% and 100% digits are added so the probability stays close to the
+	// configured one (1% at precision 1 is th:fd).
+	Precision int `mapstructure:"precision"`
+	// DecisionWait is the longest a trace is buffered after its first span arrived. Tail only. Default 10s.
+	DecisionWait time.Duration `mapstructure:"decision_wait"`
+	// RootSpanGrace is how long after the root span (a span without parent) arrived the trace is
+	// decided, if that comes before DecisionWait; it lets the children that are still in flight from
+	// other services arrive. 0 decides as soon as the root arrives. Tail only. Default 1s.
+	RootSpanGrace time.Duration `mapstructure:"root_span_grace"`
+	// LatencyThreshold keeps every trace whose duration (earliest start to latest end) reaches it.
+	// 0 disables the rule. Tail only. Default 5s.
+	LatencyThreshold time.Duration `mapstructure:"latency_threshold"`
+	// KeepErrors keeps every trace that holds a span with status Error. Tail only. Default true.
+	KeepErrors bool `mapstructure:"keep_errors"`
+	// MaxTraces bounds the traces buffered at once; at the bound the oldest trace is decided early.
+	// Tail only. Default 50000.
+	MaxTraces int `mapstructure:"max_traces"`
+	// MaxBytes bounds the estimated memory of the buffered spans (see EstimateSpanBytes); at the bound
+	// the oldest traces are decided early. Tail only. Default 256 MiB.
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// DecisionCacheSize is how many recent decisions are remembered so late spans of a decided trace
+	// follow its decision (about 40 bytes each). Tail only. Default 100000.
+	DecisionCacheSize int `mapstructure:"decision_cache_size"`
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		Percentage:        10,
+		Mode:              ModeTail,
+		Precision:         4,
+		DecisionWait:      10 * time.Second,
+		RootSpanGrace:     time.Second,
+		LatencyThreshold:  5 * time.Second,
+		KeepErrors:        true,
+		MaxTraces:         50000,
+		MaxBytes:          256 << 20,
+		DecisionCacheSize: 100000,
+	}
+}
+
+// minPercentage is the smallest percentage a 56-bit threshold can express.
+const minPercentage = 100 * sampling.MinSamplingProbability
+
+// Validate reports every invalid field at once, naming its YAML key under `sampling`.
+func (c Config) Validate() error {
+	var errs []error
+	if !(c.Percentage > 0 && c.Percentage <= 100) {
+		errs = append(errs, fmt.Errorf("sampling.percentage must be in (0, 100], got %v", c.Percentage))
+	} else if c.Percentage < minPercentage {
+		errs = append(errs, fmt.Errorf("sampling.percentage must be at least %v (one in 2^56), got %v", minPercentage, c.Percentage))
+	}
+	if c.Mode != ModeTail && c.Mode != ModeHead {
+		errs = append(errs, fmt.Errorf("sampling.mode must be one of tail, head, got %q", string(c.Mode)))
+	}
+	if c.Precision < 1 || c.Precision > sampling.NumHexDigits {
+		errs = append(errs, fmt.Errorf("sampling.precision must be in [1, 14], got %d", c.Precision))
+	}
+	if c.DecisionWait <= 0 {
+		errs = append(errs, fmt.Errorf("sampling.decision_wait must be positive, got %v", c.DecisionWait))
+	}
+	if c.RootSpanGrace < 0 {
+		errs = append(errs, fmt.Errorf("sampling.root_span_grace must not be negative, got %v", c.RootSpanGrace))
+	}
+	if c.LatencyThreshold < 0 {
+		errs = append(errs, fmt.Errorf("sampling.latency_threshold must not be negative, got %v", c.LatencyThreshold))
+	}
+	if c.MaxTraces < 1 {
+		errs = append(errs, fmt.Errorf("sampling.max_traces must be at least 1, got %d", c.MaxTraces))
+	}
+	if c.MaxBytes < 1 {
+		errs = append(errs, fmt.Errorf("sampling.max_bytes must be at least 1, got %d", c.MaxBytes))
+	}
+	if c.DecisionCacheSize < 1 {
+		errs = append(errs, fmt.Errorf("sampling.decision_cache_size must be at least 1, got %d", c.DecisionCacheSize))
+	}
+	return errors.Join(errs...)
+}

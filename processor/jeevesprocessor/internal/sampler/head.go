@@ -1,0 +1,66 @@
+package sampler
+
+import (
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Head decides per span from the span alone: its trace id (or tracestate rv) against the threshold.
+// All spans of a trace get the same decision on every collector with the same percentage and
+// precision, so no buffering and no trace-id affinity are needed. It holds no mutable state and is
+// safe for concurrent use.
+type Head struct {
+	stamp stamp
+}
+
+// NewHead returns a head sampler for cfg.Percentage at cfg.Precision; other fields are ignored.
+func NewHead(cfg Config) (*Head, error) {
+	th, err := threshold(cfg.Percentage, cfg.Precision)
+	if err != nil {
+		return nil, err
+	}
+	return &Head{stamp: newStamp(th)}, nil
+}
+
+// Keep reports whether a span with this trace id and tracestate is kept.
+func (h *Head) Keep(id pcommon.TraceID, traceState string) bool {
+	in := readTraceState(traceState)
+	return effective(h.stamp.threshold, in).ShouldSample(randomness(id, in))
+}
+
+// Filter removes the dropped spans from td in place, writes the threshold into the tracestate of
+// kept spans (unless they carry a higher one), and removes scopes and resources left empty. It
+// returns the span counts kept and dropped. It does not allocate unless a kept span arrives with a
+// non-empty tracestate that needs rewriting.
+func (h *Head) Filter(td ptrace.Traces) (kept, dropped int) {
+	ours := h.stamp.threshold
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
+				ts := span.TraceState()
+				raw := ts.AsRaw()
+				var in incoming
+				if raw != "" {
+					in = readTraceState(raw)
+				}
+				var rnd sampling.Randomness
+				if in.hasRV {
+					rnd = in.rnd
+				} else {
+					rnd = sampling.TraceIDToRandomness(span.TraceID())
+				}
+				if !effective(ours, in).ShouldSample(rnd) {
+					dropped++
+					return true
+				}
+				applyStamp(ts, raw, in, h.stamp)
+				kept++
+				return false
+			})
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
+	return kept, dropped
+}

@@ -1,0 +1,86 @@
+package sampler
+
+// Rule is why a trace was kept.
+type Rule uint8
+
+const (
+	// RuleNone means not kept: the trace was dropped by the probability rule.
+	RuleNone Rule = iota
+	// RuleProbability keeps a trace whose randomness reaches the threshold.
+	RuleProbability
+	// RuleError keeps a trace that holds a span with status Error (threshold th:0).
+	RuleError
+	// RuleLatency keeps a trace whose duration reaches the latency threshold (threshold th:0).
+	RuleLatency
+)
+
+// RuleAttribute is the span attribute Tail sets on every kept span to the rule that kept its trace.
+const RuleAttribute = "jeeves.sampling.rule"
+
+// String is the value of RuleAttribute and of a telemetry `rule` attribute.
+func (r Rule) String() string {
+	switch r {
+	case RuleProbability:
+		return "probability"
+	case RuleError:
+		return "error"
+	case RuleLatency:
+		return "latency"
+	default:
+		return "none"
+	}
+}
+
+// Counts is a number of traces and of their spans.
+type Counts struct {
+	Traces uint64
+	Spans  uint64
+}
+
+// RuleCounts holds one Counts per rule.
+type RuleCounts struct {
+	Probability Counts
+	Error       Counts
+	Latency     Counts
+}
+
+func (rc *RuleCounts) add(r Rule, spans int) {
+	var c *Counts
+	switch r {
+	case RuleError:
+		c = &rc.Error
+	case RuleLatency:
+		c = &rc.Latency
+	default:
+		c = &rc.Probability
+	}
+	c.Traces++
+	c.Spans += uint64(spans)
+}
+
+// Stats is a snapshot of a Tail sampler's counters. Counters only grow; the InMemory fields are
+// current values (gauges).
+type Stats struct {
+	// Kept counts decided traces by the rule that kept them; spans are those buffered at decision.
+	Kept RuleCounts
+	// Dropped counts traces dropped at decision; only the probability rule drops.
+	Dropped RuleCounts
+	// ForcedMaxTraces and ForcedMaxBytes count traces decided before their time because a bound was
+	// reached; they are also counted in Kept or Dropped.
+	ForcedMaxTraces uint64
+	ForcedMaxBytes  uint64
+	// EarlyRoot counts traces decided before decision_wait because their root span arrived.
+	EarlyRoot uint64
+	// LateSpansKept and LateSpansDropped count spans that arrived after their trace was decided and
+	// followed the cached decision.
+	LateSpansKept    uint64
+	LateSpansDropped uint64
+	// MalformedTraceState counts spans whose ot tracestate entry had an rv or th that did not parse.
+	MalformedTraceState uint64
+	// TracesInMemory, SpansInMemory and BytesInMemory describe the buffer now; BytesInMemory is the
+	// estimate bounded by max_bytes. CachedDecisions is the size of the decision cache.
+	TracesInMemory  int
+	SpansInMemory   int
+	BytesInMemory   int64
+	CachedDecisions int
+}

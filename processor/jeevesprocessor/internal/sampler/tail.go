@@ -1,0 +1,495 @@
+package sampler
+
+import (
+	"sync"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Tail buffers spans per trace and decides once per trace, so a trace is kept or dropped whole:
+// error → keep (RuleError), duration ≥ latency threshold → keep (RuleLatency), else the consistent
+// probability (RuleProbability, or drop). It is safe for concurrent use: Consume may be called from
+// many goroutines, Tick from one ticker.
+type Tail struct {
+	mu      sync.Mutex
+	clock   func() time.Time
+	wait    int64 // decision_wait, ns
+	grace   int64 // root_span_grace, ns
+	latency uint64
+	keepErr bool
+	maxTr   int
+	maxB    int64
+	prob    stamp
+
+	traces             map[pcommon.TraceID]*traceEntry
+	oldest, newest     *traceEntry // by first arrival
+	rootFirst, rootEnd *traceEntry // by root-span arrival, traces waiting for root_span_grace
+	rootsNow           []*traceEntry
+	cache              decisionCache
+	bytes              int64
+	spans              int
+	stats              Stats
+}
+
+// holder is a shared copy of an incoming resource (or scope): every buffered span that came in
+// under it points at it, so a batch of many traces from one resource stores the resource once.
+// Its bytes count towards max_bytes while at least one buffered span refers to it.
+type holder struct {
+	refs  int
+	bytes int64
+}
+
+type resHolder struct {
+	holder
+	rs ptrace.ResourceSpans // resource and schema URL only; no scopes
+}
+
+type scopeHolder struct {
+	holder
+	res *resHolder
+	ss  ptrace.ScopeSpans // scope and schema URL only; no spans
+}
+
+type group struct {
+	scope *scopeHolder
+	spans ptrace.SpanSlice
+}
+
+type traceEntry struct {
+	id                  pcommon.TraceID
+	older, newer        *traceEntry
+	rootPrev, rootNext  *traceEntry
+	inRootList, decided bool
+	firstSeen, rootSeen int64
+	groups              []group
+	spans               int
+	bytes               int64 // spans, groups and entry; holders are counted on their own
+	start, end          pcommon.Timestamp
+	hasError            bool
+	hasRV, hasTH        bool
+	rnd                 sampling.Randomness
+	maxTH               sampling.Threshold
+}
+
+// NewTail returns a tail sampler for cfg, which must be valid. clock gives the arrival time of
+// spans (time.Now when nil); Tick is given the time explicitly.
+func NewTail(cfg Config, clock func() time.Time) (*Tail, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	th, err := threshold(cfg.Percentage, cfg.Precision)
+	if err != nil {
+		return nil, err
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Tail{
+		clock:   clock,
+		wait:    int64(cfg.DecisionWait),
+		grace:   int64(cfg.RootSpanGrace),
+		latency: uint64(cfg.LatencyThreshold),
+		keepErr: cfg.KeepErrors,
+		maxTr:   cfg.MaxTraces,
+		maxB:    cfg.MaxBytes,
+		prob:    newStamp(th),
+		traces:  make(map[pcommon.TraceID]*traceEntry),
+		cache:   newDecisionCache(cfg.DecisionCacheSize),
+	}, nil
+}
+
+// Consume takes ownership of td (it must be mutable): spans of undecided traces move into the buffer,
+// spans of traces already dropped are removed, spans of traces already kept stay and are annotated.
+// It returns td, now holding only what to forward at once: those late kept spans plus any traces
+// decided during the call (a bound was hit, or a root span arrived with root_span_grace 0). The
+// result may hold no spans.
+func (t *Tail) Consume(td ptrace.Traces) ptrace.Traces {
+	now := t.clock().UnixNano()
+	var out output
+	t.mu.Lock()
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		var rh *resHolder
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			var sh *scopeHolder
+			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
+				return t.consumeSpan(span, rs, ss, &rh, &sh, now, &out)
+			})
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
+	for i, e := range t.rootsNow {
+		if !e.decided {
+			t.stats.EarlyRoot++
+			t.decide(e, &out)
+		}
+		t.rootsNow[i] = nil
+	}
+	t.rootsNow = t.rootsNow[:0]
+	t.mu.Unlock()
+	if out.used {
+		out.td.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	}
+	return td
+}
+
+// consumeSpan handles one incoming span and reports whether it leaves td.
+func (t *Tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh **resHolder, sh **scopeHolder, now int64, out *output) bool {
+	id := span.TraceID()
+	raw := span.TraceState().AsRaw()
+	in := readTraceState(raw)
+	if in.malformed {
+		t.stats.MalformedTraceState++
+	}
+	if rule, ok := t.cache.get(id); ok {
+		return t.late(span, raw, in, rule)
+	}
+	est := EstimateSpanBytes(span)
+	for {
+		e := t.traces[id]
+		need := est
+		if e == nil {
+			need += traceFixedBytes
+		} else if e.findGroup(*sh) < 0 {
+			need += groupFixedBytes
+		}
+		if *sh == nil || (*sh).refs == 0 {
+			if *sh == nil {
+				need += estimateScope(ss.Scope())
+			} else {
+				need += (*sh).bytes
+			}
+			if *rh == nil {
+				need += estimateResource(rs.Resource())
+			} else if (*rh).refs == 0 {
+				need += (*rh).bytes
+			}
+		}
+		if t.oldest != nil && t.bytes+need > t.maxB {
+			t.stats.ForcedMaxBytes++
+			t.decide(t.oldest, out)
+			if rule, ok := t.cache.get(id); ok {
+				return t.late(span, raw, in, rule)
+			}
+			continue
+		}
+		if e == nil && len(t.traces) >= t.maxTr {
+			t.stats.ForcedMaxTraces++
+			t.decide(t.oldest, out)
+			if rule, ok := t.cache.get(id); ok {
+				return t.late(span, raw, in, rule)
+			}
+			continue
+		}
+		if *rh == nil {
+			h := &resHolder{rs: ptrace.NewResourceSpans()}
+			rs.Resource().CopyTo(h.rs.Resource())
+			h.rs.SetSchemaUrl(rs.SchemaUrl())
+			h.bytes = estimateResource(rs.Resource())
+			*rh = h
+		}
+		if *sh == nil {
+			h := &scopeHolder{res: *rh, ss: ptrace.NewScopeSpans()}
+			ss.Scope().CopyTo(h.ss.Scope())
+			h.ss.SetSchemaUrl(ss.SchemaUrl())
+			h.bytes = estimateScope(ss.Scope())
+			*sh = h
+		}
+		if e == nil {
+			e = &traceEntry{id: id, firstSeen: now, bytes: traceFixedBytes}
+			t.traces[id] = e
+			t.pushAge(e)
+			t.bytes += traceFixedBytes
+		}
+		t.add(e, span, in, *sh, est, now)
+		return true
+	}
+}
+
+// late applies a cached decision to a span of an already decided trace.
+func (t *Tail) late(span ptrace.Span, raw string, in incoming, rule Rule) bool {
+	if rule == RuleNone {
+		t.stats.LateSpansDropped++
+		return true
+	}
+	t.stats.LateSpansKept++
+	t.annotate(span, raw, in, rule)
+	return false
+}
+
+func (e *traceEntry) findGroup(sh *scopeHolder) int {
+	if sh == nil {
+		return -1
+	}
+	for i := len(e.groups) - 1; i >= 0; i-- {
+		if e.groups[i].scope == sh {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t *Tail) acquire(h *holder, n int) {
+	if h.refs == 0 {
+		t.bytes += h.bytes
+	}
+	h.refs += n
+}
+
+func (t *Tail) release(h *holder, n int) {
+	h.refs -= n
+	if h.refs == 0 {
+		t.bytes -= h.bytes
+	}
+}
+
+// add moves span into e's buffer.
+func (t *Tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder, est int64, now int64) {
+	gi := e.findGroup(sh)
+	if gi < 0 {
+		e.groups = append(e.groups, group{scope: sh, spans: ptrace.NewSpanSlice()})
+		gi = len(e.groups) - 1
+		e.bytes += groupFixedBytes
+		t.bytes += groupFixedBytes
+	}
+	t.acquire(&sh.holder, 1)
+	t.acquire(&sh.res.holder, 1)
+	e.bytes += est
+	t.bytes += est
+	e.spans++
+	t.spans++
+
+	if span.Status().Code() == ptrace.StatusCodeError {
+		e.hasError = true
+	}
+	if s := span.StartTimestamp(); s != 0 && (e.start == 0 || s < e.start) {
+		e.start = s
+	}
+	if end := span.EndTimestamp(); end > e.end {
+		e.end = end
+	}
+	if in.hasRV && !e.hasRV {
+		e.rnd, e.hasRV = in.rnd, true
+	}
+	if in.hasTH && (!e.hasTH || sampling.ThresholdGreater(in.threshold, e.maxTH)) {
+		e.maxTH, e.hasTH = in.threshold, true
+	}
+	if span.ParentSpanID().IsEmpty() && e.rootSeen == 0 {
+		e.rootSeen = now
+		if t.grace == 0 {
+			t.rootsNow = append(t.rootsNow, e)
+		} else {
+			t.pushRoot(e)
+		}
+	}
+	span.MoveTo(e.groups[gi].spans.AppendEmpty())
+}
+
+// rule applies the keep rules to a trace; RuleNone means drop.
+func (t *Tail) rule(e *traceEntry) Rule {
+	if t.keepErr && e.hasError {
+		return RuleError
+	}
+	if t.latency > 0 && e.start != 0 && e.end > e.start && uint64(e.end-e.start) >= t.latency {
+		return RuleLatency
+	}
+	rnd := e.rnd
+	if !e.hasRV {
+		rnd = sampling.TraceIDToRandomness(e.id)
+	}
+	th := t.prob.threshold
+	if e.hasTH && sampling.ThresholdGreater(e.maxTH, th) {
+		th = e.maxTH
+	}
+	if th.ShouldSample(rnd) {
+		return RuleProbability
+	}
+	return RuleNone
+}
+
+// decide removes e from the buffer, remembers the decision and, when kept, moves its spans to out.
+func (t *Tail) decide(e *traceEntry, out *output) {
+	r := t.rule(e)
+	e.decided = true
+	t.unlinkAge(e)
+	t.unlinkRoot(e)
+	delete(t.traces, e.id)
+	t.bytes -= e.bytes
+	t.spans -= e.spans
+	for _, g := range e.groups {
+		n := g.spans.Len()
+		t.release(&g.scope.holder, n)
+		t.release(&g.scope.res.holder, n)
+	}
+	t.cache.put(e.id, r)
+	if r == RuleNone {
+		t.stats.Dropped.add(RuleProbability, e.spans)
+		return
+	}
+	t.stats.Kept.add(r, e.spans)
+	for _, g := range e.groups {
+		spans := g.spans
+		for i := range spans.Len() {
+			span := spans.At(i)
+			raw := span.TraceState().AsRaw()
+			t.annotate(span, raw, readTraceState(raw), r)
+		}
+		spans.MoveAndAppendTo(out.scope(g.scope).Spans())
+	}
+	e.groups = nil
+}
+
+// annotate marks a kept span with the rule and the threshold that kept it.
+func (t *Tail) annotate(span ptrace.Span, raw string, in incoming, r Rule) {
+	span.Attributes().PutStr(RuleAttribute, r.String())
+	s := alwaysStamp
+	if r == RuleProbability {
+		s = t.prob
+	}
+	applyStamp(span.TraceState(), raw, in, s)
+}
+
+// Tick decides the traces whose decision_wait, or root_span_grace after their root span, has passed
+// at now, and returns the kept ones to forward (possibly no spans), grouped by resource and scope.
+func (t *Tail) Tick(now time.Time) ptrace.Traces {
+	n := now.UnixNano()
+	var out output
+	t.mu.Lock()
+	for t.oldest != nil && t.oldest.firstSeen+t.wait <= n {
+		t.decide(t.oldest, &out)
+	}
+	for t.rootFirst != nil && t.rootFirst.rootSeen+t.grace <= n {
+		t.stats.EarlyRoot++
+		t.decide(t.rootFirst, &out)
+	}
+	t.mu.Unlock()
+	return out.traces()
+}
+
+// Flush decides every buffered trace now (at shutdown) and returns the kept ones.
+func (t *Tail) Flush() ptrace.Traces {
+	var out output
+	t.mu.Lock()
+	for t.oldest != nil {
+		t.decide(t.oldest, &out)
+	}
+	t.mu.Unlock()
+	return out.traces()
+}
+
+// Decision reports whether the trace was decided and, if so, kept. A trace still buffered, or whose
+// decision has left the cache, reports decided false.
+func (t *Tail) Decision(id pcommon.TraceID) (kept, decided bool) {
+	t.mu.Lock()
+	r, ok := t.cache.get(id)
+	t.mu.Unlock()
+	return ok && r != RuleNone, ok
+}
+
+// Stats returns a snapshot of the counters and of the buffer's size.
+func (t *Tail) Stats() Stats {
+	t.mu.Lock()
+	s := t.stats
+	s.TracesInMemory = len(t.traces)
+	s.SpansInMemory = t.spans
+	s.BytesInMemory = t.bytes
+	s.CachedDecisions = t.cache.len()
+	t.mu.Unlock()
+	return s
+}
+
+func (t *Tail) pushAge(e *traceEntry) {
+	e.older = t.newest
+	if t.newest != nil {
+		t.newest.newer = e
+	} else {
+		t.oldest = e
+	}
+	t.newest = e
+}
+
+func (t *Tail) unlinkAge(e *traceEntry) {
+	if e.older != nil {
+		e.older.newer = e.newer
+	} else {
+		t.oldest = e.newer
+	}
+	if e.newer != nil {
+		e.newer.older = e.older
+	} else {
+		t.newest = e.older
+	}
+	e.older, e.newer = nil, nil
+}
+
+func (t *Tail) pushRoot(e *traceEntry) {
+	e.inRootList = true
+	e.rootPrev = t.rootEnd
+	if t.rootEnd != nil {
+		t.rootEnd.rootNext = e
+	} else {
+		t.rootFirst = e
+	}
+	t.rootEnd = e
+}
+
+func (t *Tail) unlinkRoot(e *traceEntry) {
+	if !e.inRootList {
+		return
+	}
+	e.inRootList = false
+	if e.rootPrev != nil {
+		e.rootPrev.rootNext = e.rootNext
+	} else {
+		t.rootFirst = e.rootNext
+	}
+	if e.rootNext != nil {
+		e.rootNext.rootPrev = e.rootPrev
+	} else {
+		t.rootEnd = e.rootPrev
+	}
+	e.rootPrev, e.rootNext = nil, nil
+}
+
+// output gathers kept traces into one ptrace.Traces, one ResourceSpans per resource holder and one
+// ScopeSpans per scope holder.
+type output struct {
+	used   bool
+	td     ptrace.Traces
+	res    map[*resHolder]ptrace.ResourceSpans
+	scopes map[*scopeHolder]ptrace.ScopeSpans
+}
+
+func (o *output) scope(sh *scopeHolder) ptrace.ScopeSpans {
+	if !o.used {
+		o.used = true
+		o.td = ptrace.NewTraces()
+		o.res = make(map[*resHolder]ptrace.ResourceSpans)
+		o.scopes = make(map[*scopeHolder]ptrace.ScopeSpans)
+	}
+	if ss, ok := o.scopes[sh]; ok {
+		return ss
+	}
+	rs, ok := o.res[sh.res]
+	if !ok {
+		rs = o.td.ResourceSpans().AppendEmpty()
+		sh.res.rs.Resource().CopyTo(rs.Resource())
+		rs.SetSchemaUrl(sh.res.rs.SchemaUrl())
+		o.res[sh.res] = rs
+	}
+	ss := rs.ScopeSpans().AppendEmpty()
+	sh.ss.Scope().CopyTo(ss.Scope())
+	ss.SetSchemaUrl(sh.ss.SchemaUrl())
+	o.scopes[sh] = ss
+	return ss
+}
+
+func (o *output) traces() ptrace.Traces {
+	if !o.used {
+		return ptrace.NewTraces()
+	}
+	return o.td
+}
