@@ -1,0 +1,154 @@
+// Package loadgen generates realistic Jeeves traces deterministically from a
+// seed, sends them through the OpenTelemetry Go SDK, and describes exactly
+// what it sent in a Manifest that end-to-end tests compare against the
+// collector's output.
+//
+// The plan of trace i depends only on the seed and i, so the first N traces
+// of a run are the same whatever the trace limit, rate or duration.
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config controls what the generator sends and how fast.
+type Config struct {
+	// Seed makes the run reproducible: the same seed gives the same traces,
+	// trace ids, attributes, durations and manifest.
+	Seed uint64
+	// Traces is how many traces to send. Zero means no count limit, in which
+	// case Duration must be set.
+	Traces int
+	// Rate is the number of traces started per second. Zero means as fast as
+	// the exporter accepts them.
+	Rate float64
+	// Duration stops generation after this much wall-clock time. Zero means
+	// no time limit. The manifest describes the traces actually sent.
+	Duration time.Duration
+
+	// ErrorRatio is the probability that a trace carries an error (a failed
+	// LLM call that is retried, a failed agent, or a failed pipeline).
+	ErrorRatio float64
+	// SlowRatio is the probability that a trace lasts at least 5 s end to end
+	// (the pipeline p99 SLO); other traces last at most about 3 s.
+	SlowRatio float64
+	// TerminatedRatio is the probability that a pipeline ends with
+	// pipeline.status=terminated and a termination.reason.
+	TerminatedRatio float64
+	// LaterGenRatio is the probability that a trace uses the later-generation
+	// Python shapes (pipeline_name, agent.<name>, agent.llm_call, kernel.ipc).
+	// Terminated traces always use the current shape. Zero disables them.
+	LaterGenRatio float64
+
+	// Services names the services that own the spans.
+	Services Services
+
+	// BatchSize is how many spans go into one export request (default 2048).
+	BatchSize int
+	// Exporters is how many export requests may be in flight at once
+	// (default 2). Generation blocks when all are busy, so nothing is dropped.
+	Exporters int
+	// ExportTimeout bounds one export request, retries included (default 60 s).
+	ExportTimeout time.Duration
+
+	// TraceList adds the per-trace list (TraceRecord) to the manifest.
+	TraceList bool
+}
+
+// Services names the services that own the generated spans. Each gets its own
+// TracerProvider and resource (service.name, service.version,
+// deployment.environment).
+type Services struct {
+	// Gateway owns the FastAPI HTTP server spans (default jeeves-gateway).
+	Gateway string
+	// Orchestrator owns pipeline, agent, llm.provider.call, DB and
+	// later-generation spans (default jeeves-orchestrator).
+	Orchestrator string
+	// LLMGateway owns the GenAI semantic-convention spans (default
+	// jeeves-llm-gateway).
+	LLMGateway string
+	// Version is service.version (default 4.0.0).
+	Version string
+	// Environment is deployment.environment (default development).
+	Environment string
+}
+
+// DefaultConfig returns the configuration the command starts from.
+func DefaultConfig() Config {
+	return Config{
+		Seed:            1,
+		Traces:          1000,
+		ErrorRatio:      0.05,
+		SlowRatio:       0.02,
+		TerminatedRatio: 0.03,
+		LaterGenRatio:   0.05,
+		Services: Services{
+			Gateway:      "jeeves-gateway",
+			Orchestrator: "jeeves-orchestrator",
+			LLMGateway:   "jeeves-llm-gateway",
+			Version:      "4.0.0",
+			Environment:  "development",
+		},
+		BatchSize:     2048,
+		Exporters:     2,
+		ExportTimeout: 60 * time.Second,
+	}
+}
+
+// MaxBatchSize bounds BatchSize: 8192 spans stay well under the 4 MiB default
+// gRPC message limit of the OTLP receiver.
+const MaxBatchSize = 8192
+
+// MaxExporters bounds Exporters.
+const MaxExporters = 64
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Traces < 0 {
+		errs = append(errs, fmt.Errorf("traces must be >= 0, got %d", c.Traces))
+	}
+	if c.Duration < 0 {
+		errs = append(errs, fmt.Errorf("duration must be >= 0, got %s", c.Duration))
+	}
+	if c.Traces == 0 && c.Duration == 0 {
+		errs = append(errs, errors.New("traces and duration are both 0: set at least one limit"))
+	}
+	if c.Rate < 0 || c.Rate != c.Rate {
+		errs = append(errs, fmt.Errorf("rate must be >= 0 (0 = unthrottled), got %v", c.Rate))
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{
+		{"error_ratio", c.ErrorRatio},
+		{"slow_ratio", c.SlowRatio},
+		{"terminated_ratio", c.TerminatedRatio},
+		{"later_gen_ratio", c.LaterGenRatio},
+	} {
+		if !(r.v >= 0 && r.v <= 1) {
+			errs = append(errs, fmt.Errorf("%s must be in [0, 1], got %v", r.name, r.v))
+		}
+	}
+	for _, s := range []struct{ name, v string }{
+		{"services.gateway", c.Services.Gateway},
+		{"services.orchestrator", c.Services.Orchestrator},
+		{"services.llm_gateway", c.Services.LLMGateway},
+	} {
+		if s.v == "" {
+			errs = append(errs, fmt.Errorf("%s must not be empty", s.name))
+		}
+	}
+	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
+		errs = append(errs, fmt.Errorf("batch_size must be in [1, %d], got %d", MaxBatchSize, c.BatchSize))
+	}
+	if c.Exporters < 1 || c.Exporters > MaxExporters {
+		errs = append(errs, fmt.Errorf("exporters must be in [1, %d], got %d", MaxExporters, c.Exporters))
+	}
+	if c.ExportTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("export_timeout must be > 0, got %s", c.ExportTimeout))
+	}
+	return errors.Join(errs...)
+}
