@@ -95,45 +95,44 @@ func otSubKey(ot, key string) (string, bool) {
 
 // withThreshold returns ts with the ot entry's th sub-key set to tvalue: the ot entry first (created
 // if absent, its other sub-keys kept in order), then every other member unchanged in order, at most 32
-// members. Empty members and whitespace around members are dropped, so applying it twice gives the
+// members. Empty members and sub-keys and whitespace around members are dropped, so applying it twice gives the
 // same string as applying it once.
 func withThreshold(ts, tvalue string) string {
 	var b strings.Builder
 	b.Grow(len(ts) + len(tvalue) + len("ot=th:;,"))
 	b.WriteString("ot=")
-	ot, hasOT := otValue(ts)
-	if _, hasTH := otSubKey(ot, "th"); !hasOT || !hasTH {
+	ot, _ := otValue(ts)
+	// th goes first when the entry has none; otherwise it replaces the first th in place.
+	_, hasTH := otSubKey(ot, "th")
+	first, wrote := true, false
+	if !hasTH {
 		b.WriteString("th:")
 		b.WriteString(tvalue)
-		if ot != "" {
+		first, wrote = false, true
+	}
+	for ot != "" {
+		var sub string
+		if i := strings.IndexByte(ot, ';'); i >= 0 {
+			sub, ot = ot[:i], ot[i+1:]
+		} else {
+			sub, ot = ot, ""
+		}
+		sub = strings.Trim(sub, " \t")
+		isTH := strings.HasPrefix(sub, "th:")
+		if sub == "" || (isTH && wrote) {
+			continue // empty, or a duplicate th that would contradict the one we write
+		}
+		if !first {
 			b.WriteByte(';')
-			b.WriteString(ot)
 		}
-	} else {
-		wrote, first := false, true
-		for ot != "" {
-			var sub string
-			if i := strings.IndexByte(ot, ';'); i >= 0 {
-				sub, ot = ot[:i], ot[i+1:]
-			} else {
-				sub, ot = ot, ""
-			}
-			isTH := strings.HasPrefix(sub, "th:")
-			if isTH && wrote {
-				continue // a duplicate th would contradict the one we write
-			}
-			if !first {
-				b.WriteByte(';')
-			}
-			first = false
-			if isTH {
-				b.WriteString("th:")
-				b.WriteString(tvalue)
-				wrote = true
-				continue
-			}
-			b.WriteString(sub)
+		first = false
+		if isTH {
+			b.WriteString("th:")
+			b.WriteString(tvalue)
+			wrote = true
+			continue
 		}
+		b.WriteString(sub)
 	}
 	members := 1
 	for rest := ts; rest != ""; {
