@@ -57,15 +57,15 @@ type KeepExemplarFunc func(traceID pcommon.TraceID) (keep, decided bool)
 // Series is one label combination of a table.
 type Series struct {
 	overflow bool
-	key     string
-	labels  []string
-	start   pcommon.Timestamp
-	last    pcommon.Timestamp
-	sum     int64
-	count   uint64
-	total   float64
-	buckets []uint64
-	ex      reservoir
+	key      string
+	labels   []string
+	start    pcommon.Timestamp
+	last     pcommon.Timestamp
+	sum      int64
+	count    uint64
+	total    float64
+	buckets  []uint64
+	ex       reservoir
 }
 
 // Add adds v to the series counter.
