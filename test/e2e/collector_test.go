@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -273,4 +272,5 @@ func (b *syncBuffer) String() string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-var _ = fmt.Sprintf
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+

@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+
+	"github.com/jeeves/otelcol-jeeves/internal/loadgen"
+)
+
+// sendTraffic drives the collector's OTLP gRPC receiver with jeeves-loadgen and returns the manifest
+// of what was exported.
+func sendTraffic(t *testing.T, endpoint string, cfg loadgen.Config) *loadgen.Manifest {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := loadgen.Run(ctx, cfg, exp)
+	if err != nil {
+		t.Fatalf("loadgen: %v", err)
+	}
+	if m.Spans == 0 {
+		t.Fatal("loadgen sent no spans")
+	}
+	return m
+}
+
+func trafficConfig(seed uint64, traces int) loadgen.Config {
+	cfg := loadgen.DefaultConfig()
+	cfg.Seed = seed
+	cfg.Traces = traces
+	return cfg
+}
+
+// A loadgen run arrives intact at the trace backend, and the collector's self-telemetry accounts
+// for every span.
+func TestTrafficArrivesIntact(t *testing.T) {
+	sink := startTraceSink(t, false)
+	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr}})
+	m := sendTraffic(t, c.OTLPGRPC, trafficConfig(7, 2000))
+
+	eventually(t, 30*time.Second, func() string {
+		if got := int64(sink.SpanCount()); got != m.Spans {
+			return "sink has " + itoa(int(got)) + " spans, manifest " + itoa(int(m.Spans))
+		}
+		return ""
+	})
+	if got := len(sink.TraceSpanCounts()); int64(got) != m.Traces {
+		t.Errorf("sink saw %d traces, manifest %d", got, m.Traces)
+	}
+	eventually(t, 30*time.Second, func() string {
+		fams := scrape(t, c.Telemetry)
+		accepted := sumSamples(fams, "otelcol_receiver_accepted_spans", map[string]string{"receiver": "otlp"})
+		refused := sumSamples(fams, "otelcol_receiver_refused_spans", map[string]string{"receiver": "otlp"})
+		sent := sumSamples(fams, "otelcol_exporter_sent_spans", map[string]string{"exporter": "otlp_grpc/jaeger"})
+		if accepted != float64(m.Spans) || refused != 0 || sent != float64(m.Spans) {
+			return "accepted " + ftoa(accepted) + " refused " + ftoa(refused) + " sent " + ftoa(sent) + ", manifest " + itoa(int(m.Spans))
+		}
+		return ""
+	})
+}
+
+// SIGTERM right after the last export: the collector exits within a few seconds and flushes what
+// it held (batch processor and sending queue) to the backend first.
+func TestSIGTERMFlushesQueue(t *testing.T) {
+	sink := startTraceSink(t, false)
+	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr}})
+	m := sendTraffic(t, c.OTLPGRPC, trafficConfig(11, 1000))
+
+	took := c.stop(10 * time.Second)
+	if took > 5*time.Second {
+		t.Errorf("shutdown took %s, want under 5s", took)
+	}
+	if _, err := c.exited(); err != nil {
+		t.Errorf("collector exit: %v", err)
+	}
+	if got := int64(sink.SpanCount()); got != m.Spans {
+		t.Errorf("after shutdown the sink has %d spans, manifest %d: the queue was not flushed", got, m.Spans)
+	}
+}
