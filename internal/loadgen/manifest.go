@@ -10,8 +10,8 @@ import (
 // ManifestVersion changes whenever a field's meaning changes.
 const ManifestVersion = 1
 
-// UnknownLabel is the provider and model of LLM calls whose spans name
-// neither (the later-generation agent.llm_call spans).
+// UnknownLabel is the provider of LLM calls whose spans name none (the
+// later-generation agent.llm_call spans).
 const UnknownLabel = "unknown"
 
 // Manifest is the truth about one run: exactly what was exported. Every count
@@ -144,8 +144,10 @@ type AgentTruth struct {
 //     gen_ai.system; model = gen_ai.response.model, else
 //     gen_ai.request.model. Spans with gen_ai.operation.name invoke_agent
 //     or execute_tool (or any other value) are not LLM calls;
-//   - "agent.llm_call" (later generation): provider and model are both
-//     "unknown" (UnknownLabel) since the span names neither.
+//   - "agent.llm_call" (later generation): provider is "unknown"
+//     (UnknownLabel) since the span names none; model is the model_role
+//     attribute (default, planner, fast, reasoning), its only model identity.
+//     These calls carry no tokens.
 //
 // Status label: "error" when the span status is Error, else "success".
 type LLMTruth struct {

@@ -1,36 +1,44 @@
 package loadgen
 
-import (
-	"strings"
-	"unicode"
-)
-
 // NormalizeReason turns a termination reason written in lower_snake_case,
 // SCREAMING_SNAKE_CASE or PascalCase into lower_snake_case:
 // "POLICY_VIOLATION" and "PolicyViolation" both become "policy_violation".
 // An underscore goes before an upper-case letter that follows a lower-case
 // letter or digit, or that starts a new word after an acronym
-// ("MaxLLMCalls" → "max_llm_calls"). Spaces and dashes become underscores.
+// ("MaxLLMCalls" → "max_llm_calls"). Other ASCII punctuation and spaces
+// become one underscore; leading and trailing underscores are dropped.
+// Only ASCII letters change case; other bytes are kept as they are.
 func NormalizeReason(s string) string {
-	s = strings.TrimSpace(s)
-	rs := []rune(s)
-	var sb strings.Builder
-	sb.Grow(len(s) + 4)
-	for i, r := range rs {
-		if r == '-' || r == ' ' {
-			r = '_'
+	out := make([]byte, 0, len(s)+4)
+	underscore := func() {
+		if len(out) > 0 && out[len(out)-1] != '_' {
+			out = append(out, '_')
 		}
-		if unicode.IsUpper(r) && i > 0 {
-			prev := rs[i-1]
-			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
-				sb.WriteByte('_')
-			}
-		}
-		if r == '_' && sb.Len() > 0 && strings.HasSuffix(sb.String(), "_") {
-			continue
-		}
-		sb.WriteRune(unicode.ToLower(r))
 	}
-	return sb.String()
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isASCIIUpper(c):
+			if i > 0 {
+				prev := s[i-1]
+				nextLower := i+1 < len(s) && isASCIILower(s[i+1])
+				if isASCIILower(prev) || isASCIIDigit(prev) || (isASCIIUpper(prev) && nextLower) {
+					underscore()
+				}
+			}
+			out = append(out, c+'a'-'A')
+		case isASCIILower(c) || isASCIIDigit(c) || c >= 0x80:
+			out = append(out, c)
+		default:
+			underscore()
+		}
+	}
+	for len(out) > 0 && out[len(out)-1] == '_' {
+		out = out[:len(out)-1]
+	}
+	return string(out)
 }
+
+func isASCIIUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isASCIILower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isASCIIDigit(c byte) bool { return c >= '0' && c <= '9' }

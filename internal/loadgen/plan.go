@@ -110,7 +110,7 @@ type TracePlan struct {
 	// the root span lasts >= 5 s; Terminated means pipeline.status=terminated;
 	// LaterGen means the later-generation Python span shapes.
 	Error, Slow, Terminated, LaterGen bool
-	Pipeline, PipelineStatus string
+	Pipeline, PipelineStatus          string
 	// Spans are in depth-first pre-order: a parent always precedes its children.
 	Spans []SpanPlan
 }
@@ -781,11 +781,13 @@ func (b *builder) emitLLM(a *agentPlan, parent int, start, dur int64, failed boo
 	case styleLater:
 		sp.Service, sp.Scope = ServiceOrchestrator, ScopeJeeves
 		sp.Name, sp.Kind = "agent.llm_call", trace.SpanKindClient
+		role := modelRoles[b.r.IntN(len(modelRoles))]
 		sp.StartAttrs = []attribute.KeyValue{
 			attribute.String("agent", a.name),
-			attribute.String("model_role", modelRoles[b.r.IntN(len(modelRoles))]),
+			attribute.String("model_role", role),
 		}
-		sp.truth.label, sp.truth.model = UnknownLabel, UnknownLabel
+		// The span names no provider or model; the role is its only model identity.
+		sp.truth.label, sp.truth.model = UnknownLabel, role
 		if failed {
 			sp.ExceptionType = b.exceptionType("llm")
 			sp.ExceptionMessage = "llm call failed"

@@ -1,0 +1,61 @@
+package loadgen
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default config invalid: %v", err)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Traces = 0
+	cfg.Duration = 0
+	cfg.Rate = math.NaN()
+	cfg.ErrorRatio = 1.5
+	cfg.SlowRatio = -0.1
+	cfg.TerminatedRatio = math.NaN()
+	cfg.Services.Orchestrator = ""
+	cfg.BatchSize = MaxBatchSize + 1
+	cfg.Exporters = 0
+	cfg.ExportTimeout = 0
+	want := "traces and duration are both 0: set at least one limit\n" +
+		"rate must be >= 0 (0 = unthrottled), got NaN\n" +
+		"error_ratio must be in [0, 1], got 1.5\n" +
+		"slow_ratio must be in [0, 1], got -0.1\n" +
+		"terminated_ratio must be in [0, 1], got NaN\n" +
+		"services.orchestrator must not be empty\n" +
+		"batch_size must be in [1, 8192], got 8193\n" +
+		"exporters must be in [1, 64], got 0\n" +
+		"export_timeout must be > 0, got 0s"
+	err := cfg.Validate()
+	if err == nil || err.Error() != want {
+		t.Fatalf("Validate() =\n%v\nwant\n%s", err, want)
+	}
+}
+
+func TestValidateNegativeLimits(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Traces = -1
+	cfg.Duration = -time.Second
+	want := "traces must be >= 0, got -1\nduration must be >= 0, got -1s"
+	if err := cfg.Validate(); err == nil || err.Error() != want {
+		t.Fatalf("Validate() = %v, want %q", err, want)
+	}
+}
+
+// The bounds themselves are valid.
+func TestValidateAcceptsBounds(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.BatchSize, cfg.Exporters = MaxBatchSize, MaxExporters
+	cfg.ErrorRatio, cfg.SlowRatio, cfg.TerminatedRatio, cfg.LaterGenRatio = 1, 0, 1, 0
+	cfg.Traces, cfg.Duration = 0, time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+}
