@@ -2,9 +2,10 @@
 
 module github.com/jeeves/otelcol-jeeves/cmd/otelcol-jeeves
 
-go 1.26.0
+go 1.26.8
 
 require (
+	github.com/jeeves/otelcol-jeeves v0.1.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter v0.165.1
@@ -256,3 +257,5 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace github.com/jeeves/otelcol-jeeves v0.1.0 => ../..
