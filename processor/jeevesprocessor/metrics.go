@@ -70,11 +70,23 @@ func statusCodeValue(c ptrace.StatusCode) string {
 
 // tableDef ties a table to the match fields that form its key.
 type tableDef struct {
+	family rules.Family
 	table  *aggregate.Table
 	fields []int  // match field indexes, in label order
 	extra  string // name of a constant trailing label ("type" for tokens), or ""
 	attrs  metric.MeasurementOption
 	active atomic.Int64
+}
+
+// refUnresolved marks a combo reference not looked up yet.
+const refUnresolved = -2
+
+// combo holds the series references of one full label set of a family.
+type combo struct{ refs [4]int }
+
+type comboCache struct {
+	interner *aggregate.Interner
+	combos   []combo
 }
 
 // metricsEngine aggregates every span into bounded series tables and emits
@@ -96,6 +108,12 @@ type metricsEngine struct {
 	llmCalls, llmTokens, llmDur, dbDur, interrupt *tableDef
 	tables                                        []*tableDef
 
+	// combos resolve, with one lookup on a span's full label set, every
+	// series the span updates in a multi-table family (pipeline, agent, llm).
+	combos [rules.FamilyInterrupt + 1]comboCache
+	// comboLimit bounds each combo cache; at the bound it starts over.
+	comboLimit int
+
 	// keepExemplar filters exemplars at flush; nil keeps all. The sampling face
 	// installs it so that exemplars only reference kept traces.
 	keepExemplar aggregate.KeepExemplarFunc
@@ -106,7 +124,10 @@ func newMetricsEngine(cfg *MetricsConfig, tb *metadata.TelemetryBuilder) (*metri
 	if err != nil {
 		return nil, err
 	}
-	e := &metricsEngine{cfg: cfg, tb: tb, now: time.Now, classifier: classifier}
+	e := &metricsEngine{cfg: cfg, tb: tb, now: time.Now, classifier: classifier, comboLimit: max(4*cfg.SeriesLimit, 1024)}
+	for i := range e.combos {
+		e.combos[i].interner = aggregate.NewInterner()
+	}
 	maxEx := 0
 	if cfg.Exemplars.Enabled {
 		maxEx = cfg.Exemplars.MaxPerDataPoint
@@ -131,6 +152,7 @@ func newMetricsEngine(cfg *MetricsConfig, tb *metadata.TelemetryBuilder) (*metri
 			spec.MaxExemplars = maxEx
 		}
 		td := &tableDef{
+			family: family,
 			table:  aggregate.NewTable(spec),
 			fields: fields,
 			extra:  extra,
@@ -255,28 +277,62 @@ func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, hasService
 	ex.Value = seconds
 	switch m.Family {
 	case rules.FamilyPipeline:
-		e.count(e.pipelineExec, now, "", 1)
-		e.observe(e.pipelineDur, now, seconds, &ex, withExemplar, pipelineBounds)
+		c := e.combo(rules.FamilyPipeline)
+		e.series(e.pipelineExec, &c.refs[0], "", now).Add(1)
+		e.observe(e.series(e.pipelineDur, &c.refs[1], "", now), seconds, &ex, withExemplar, pipelineBounds)
 		if len(m.Value(rules.PipelineReason)) > 0 {
-			e.count(e.termination, now, "", 1)
+			e.series(e.termination, &c.refs[2], "", now).Add(1)
 		}
 	case rules.FamilyAgent:
-		e.count(e.agentExec, now, "", 1)
-		e.observe(e.agentDur, now, seconds, &ex, withExemplar, agentBounds)
+		c := e.combo(rules.FamilyAgent)
+		e.series(e.agentExec, &c.refs[0], "", now).Add(1)
+		e.observe(e.series(e.agentDur, &c.refs[1], "", now), seconds, &ex, withExemplar, agentBounds)
 	case rules.FamilyLLM:
-		e.count(e.llmCalls, now, "", 1)
+		c := e.combo(rules.FamilyLLM)
+		e.series(e.llmCalls, &c.refs[0], "", now).Add(1)
 		if n, ok := m.Num(rules.LLMInputTokens); ok && n >= 0 {
-			e.count(e.llmTokens, now, "input", n)
+			e.series(e.llmTokens, &c.refs[1], "input", now).Add(n)
 		}
 		if n, ok := m.Num(rules.LLMOutputTokens); ok && n >= 0 {
-			e.count(e.llmTokens, now, "output", n)
+			e.series(e.llmTokens, &c.refs[2], "output", now).Add(n)
 		}
-		e.observe(e.llmDur, now, seconds, &ex, withExemplar, llmBounds)
+		e.observe(e.series(e.llmDur, &c.refs[3], "", now), seconds, &ex, withExemplar, llmBounds)
 	case rules.FamilyDB:
-		e.observe(e.dbDur, now, seconds, &ex, withExemplar, dbBounds)
+		e.observe(e.dbDur.table.Get(e.buildKey(e.dbDur, ""), now), seconds, &ex, withExemplar, dbBounds)
 	case rules.FamilyInterrupt:
-		e.count(e.interrupt, now, "", 1)
+		e.interrupt.table.Get(e.buildKey(e.interrupt, ""), now).Add(1)
 	}
+}
+
+// combo returns the series references of the matched span's full label set.
+func (e *metricsEngine) combo(f rules.Family) *combo {
+	cc := &e.combos[f]
+	if cc.interner.Len() >= e.comboLimit {
+		e.resetCombos(f)
+	}
+	e.key.Reset()
+	for i := 0; i < e.match.Len(); i++ {
+		e.key.Add(e.match.Value(i))
+	}
+	id, isNew := cc.interner.Intern(e.key.Bytes())
+	if isNew {
+		cc.combos = append(cc.combos, combo{refs: [4]int{refUnresolved, refUnresolved, refUnresolved, refUnresolved}})
+	}
+	return &cc.combos[id]
+}
+
+func (e *metricsEngine) resetCombos(f rules.Family) {
+	cc := &e.combos[f]
+	cc.interner.Reset()
+	cc.combos = cc.combos[:0]
+}
+
+// series resolves ref on first use and returns its series, marked as updated.
+func (e *metricsEngine) series(td *tableDef, ref *int, extra string, now pcommon.Timestamp) *aggregate.Series {
+	if *ref == refUnresolved {
+		*ref = td.table.Ref(e.buildKey(td, extra), now)
+	}
+	return td.table.At(*ref, now)
 }
 
 func (e *metricsEngine) buildKey(td *tableDef, extra string) []byte {
@@ -290,12 +346,7 @@ func (e *metricsEngine) buildKey(td *tableDef, extra string) []byte {
 	return e.key.Bytes()
 }
 
-func (e *metricsEngine) count(td *tableDef, now pcommon.Timestamp, extra string, n int64) {
-	td.table.Get(e.buildKey(td, extra), now).Add(n)
-}
-
-func (e *metricsEngine) observe(td *tableDef, now pcommon.Timestamp, v float64, ex *aggregate.Exemplar, withExemplar bool, bounds []float64) {
-	s := td.table.Get(e.buildKey(td, ""), now)
+func (e *metricsEngine) observe(s *aggregate.Series, v float64, ex *aggregate.Exemplar, withExemplar bool, bounds []float64) {
 	s.Observe(v, bounds)
 	if withExemplar {
 		s.AddExemplar(ex)
@@ -314,7 +365,9 @@ func (e *metricsEngine) collect(ctx context.Context) pmetric.Metrics {
 	deltas := make([]counts, len(e.tables))
 	e.mu.Lock()
 	for i, td := range e.tables {
-		td.table.Expire(now)
+		if td.table.Expire(now) {
+			e.resetCombos(td.family)
+		}
 		td.table.AppendTo(sm.Metrics(), now, e.keepExemplar)
 		deltas[i].overflowed, deltas[i].expired = td.table.TakeCounts()
 		td.active.Store(int64(td.table.Len()))

@@ -57,6 +57,7 @@ type KeepExemplarFunc func(traceID pcommon.TraceID) (keep, decided bool)
 // Series is one label combination of a table.
 type Series struct {
 	overflow bool
+	hash     uint64
 	key      string
 	labels   []string
 	start    pcommon.Timestamp
@@ -89,7 +90,7 @@ func (s *Series) AddExemplar(e *Exemplar) { s.ex.add(e) }
 // Table holds the series of one Spec, bounded by Spec.Limit.
 type Table struct {
 	spec     Spec
-	index    map[string]int32
+	index    index
 	series   []Series
 	overflow Series
 	hasOver  bool
@@ -102,7 +103,7 @@ type Table struct {
 
 // NewTable creates an empty table.
 func NewTable(spec Spec) *Table {
-	return &Table{spec: spec, index: make(map[string]int32)}
+	return &Table{spec: spec, index: newIndex()}
 }
 
 // Spec returns the table spec.
@@ -125,28 +126,49 @@ func (t *Table) TakeCounts() (overflowed, expired int64) {
 	return overflowed, expired
 }
 
+// RefOverflow is the Ref of the overflow series.
+const RefOverflow = -1
+
 // Get returns the series for key, creating it when the limit allows, else the
 // overflow series. The pointer is valid until the next Get or Expire.
 func (t *Table) Get(key []byte, now pcommon.Timestamp) *Series {
-	if i, ok := t.index[string(key)]; ok { // no allocation: map index by string(bytes)
-		s := &t.series[i]
+	return t.At(t.Ref(key, now), now)
+}
+
+// Ref returns a reference to the series for key (creating it when the limit
+// allows, else RefOverflow). A reference stays valid until the next Expire.
+func (t *Table) Ref(key []byte, now pcommon.Timestamp) int {
+	h := t.index.hash(key)
+	if i := t.index.find(h, key, t.series); i >= 0 {
+		return i
+	}
+	if len(t.series) >= t.spec.Limit {
+		return RefOverflow
+	}
+	k := string(key)
+	t.index.insert(h, len(t.series))
+	s := t.newSeries(k, decodeKey(k, len(t.spec.Labels)), now)
+	s.hash = h
+	t.series = append(t.series, s)
+	return len(t.series) - 1
+}
+
+// At returns the series of ref, marked as updated now. Each use of the
+// overflow series counts as one folded observation.
+func (t *Table) At(ref int, now pcommon.Timestamp) *Series {
+	if ref >= 0 {
+		s := &t.series[ref]
 		s.last = now
 		return s
 	}
-	if len(t.series) >= t.spec.Limit {
-		t.overflowed++
-		if !t.hasOver {
-			t.hasOver = true
-			t.overflow = t.newSeries("", nil, now)
-			t.overflow.overflow = true
-		}
-		t.overflow.last = now
-		return &t.overflow
+	t.overflowed++
+	if !t.hasOver {
+		t.hasOver = true
+		t.overflow = t.newSeries("", nil, now)
+		t.overflow.overflow = true
 	}
-	k := string(key)
-	t.index[k] = int32(len(t.series))
-	t.series = append(t.series, t.newSeries(k, decodeKey(k, len(t.spec.Labels)), now))
-	return &t.series[len(t.series)-1]
+	t.overflow.last = now
+	return &t.overflow
 }
 
 func (t *Table) newSeries(key string, labels []string, now pcommon.Timestamp) Series {
@@ -160,34 +182,39 @@ func (t *Table) newSeries(key string, labels []string, now pcommon.Timestamp) Se
 	return s
 }
 
-// Expire removes the series not updated for Spec.Expiration before now.
-func (t *Table) Expire(now pcommon.Timestamp) {
+// Expire removes the series not updated for Spec.Expiration before now. It
+// reports whether series moved, which invalidates every Ref.
+func (t *Table) Expire(now pcommon.Timestamp) bool {
 	if t.spec.Expiration <= 0 {
-		return
+		return false
 	}
 	cutoff := now - pcommon.Timestamp(t.spec.Expiration.Nanoseconds())
 	if now < pcommon.Timestamp(t.spec.Expiration.Nanoseconds()) {
-		return
+		return false
 	}
+	removed := false
 	for i := len(t.series) - 1; i >= 0; i-- {
 		if t.series[i].last >= cutoff {
 			continue
 		}
-		delete(t.index, t.series[i].key)
 		last := len(t.series) - 1
 		if i != last {
 			t.series[i] = t.series[last]
-			t.index[t.series[i].key] = int32(i)
 		}
 		t.series[last] = Series{}
 		t.series = t.series[:last]
 		t.expired++
+		removed = true
+	}
+	if removed {
+		t.index.rebuild(t.series)
 	}
 	if t.hasOver && t.overflow.last < cutoff {
 		t.hasOver = false
 		t.overflow = Series{}
 		t.expired++
 	}
+	return removed
 }
 
 // AppendTo appends the table's metrics, one data point per series, with

@@ -61,8 +61,9 @@ type compiledRule struct {
 type Classifier struct {
 	rules    []compiledRule
 	keyIndex map[string]uint16
+	keys     keyTable
 	// keyLens has bit n set when some looked-up attribute key has length n, so
-	// most attribute keys are skipped without a map lookup.
+	// most attribute keys are skipped without a lookup.
 	keyLens  [4]uint64
 	dimNames [familyCount][]string
 
@@ -209,6 +210,7 @@ func Compile(ruleList []Rule, dims map[string][]Dimension) (*Classifier, error) 
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	c.keys = newKeyTable(c.keyIndex)
 	c.values = make([]pcommon.Value, len(c.keyIndex))
 	c.seen = make([]uint32, len(c.keyIndex))
 	return c, nil
@@ -267,7 +269,7 @@ func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, 
 		if n >= 256 || c.keyLens[n/64]&(1<<(n%64)) == 0 {
 			continue
 		}
-		if s, ok := c.keyIndex[k]; ok {
+		if s, ok := c.keys.find(k); ok {
 			c.values[s] = v
 			c.seen[s] = c.gen
 		}
