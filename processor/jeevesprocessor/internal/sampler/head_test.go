@@ -101,7 +101,7 @@ func TestHeadFilter(t *testing.T) {
 		for _, s := range spans {
 			switch id {
 			case testTraceID(5000):
-				assert.Equal(t, "ot=th:e666;rv:"+rvHigh+",vendor=x", s.ts)
+				assert.Equal(t, "ot=rv:"+rvHigh+";th:e666,vendor=x", s.ts)
 			case testTraceID(5001):
 				assert.Equal(t, "ot=th:f;rv:"+rvHigh, s.ts)
 			default:

@@ -102,13 +102,21 @@ func withThreshold(ts, tvalue string) string {
 	b.Grow(len(ts) + len(tvalue) + len("ot=th:;,"))
 	b.WriteString("ot=")
 	ot, _ := otValue(ts)
-	// th goes first when the entry has none; otherwise it replaces the first th in place.
+	// An existing th is replaced in place. A new th goes right after rv, else first: the order
+	// pkg/sampling serializes, so both agree byte for byte on common inputs.
 	_, hasTH := otSubKey(ot, "th")
+	_, hasRV := otSubKey(ot, "rv")
 	first, wrote := true, false
-	if !hasTH {
+	writeTH := func() {
+		if !first {
+			b.WriteByte(';')
+		}
 		b.WriteString("th:")
 		b.WriteString(tvalue)
 		first, wrote = false, true
+	}
+	if !hasTH && !hasRV {
+		writeTH()
 	}
 	for ot != "" {
 		var sub string
@@ -122,17 +130,18 @@ func withThreshold(ts, tvalue string) string {
 		if sub == "" || (isTH && wrote) {
 			continue // empty, or a duplicate th that would contradict the one we write
 		}
+		if isTH {
+			writeTH()
+			continue
+		}
 		if !first {
 			b.WriteByte(';')
 		}
 		first = false
-		if isTH {
-			b.WriteString("th:")
-			b.WriteString(tvalue)
-			wrote = true
-			continue
-		}
 		b.WriteString(sub)
+		if !wrote && !hasTH && strings.HasPrefix(sub, "rv:") {
+			writeTH()
+		}
 	}
 	members := 1
 	for rest := ts; rest != ""; {
