@@ -275,9 +275,9 @@ func bodyError(id, format string, args ...any) *ProtocolError {
 func (d *Decoder) DecodePublish(id string, body []byte) (Event, *ProtocolError) {
 	dec := d.reset(body)
 	var (
-		ev                     Event
-		typeOK, payOK, srcOK   = false, false, true
-		typeSeen, paySeen      bool
+		ev                   Event
+		typeOK, payOK, srcOK = false, false, true
+		typeSeen, paySeen    bool
 	)
 	err := walkMap(dec, func(key string) error {
 		var err error

@@ -1,0 +1,277 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package commbusreceiver // import "github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver"
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/wire"
+)
+
+const (
+	// subscribeWriteTimeout bounds writing the Subscribe request.
+	subscribeWriteTimeout = 10 * time.Second
+	// maxBatch bounds how many already-buffered events are translated and
+	// handed to the pipelines together.
+	maxBatch = 512
+	// readBufferSize is the subscriber's socket read buffer.
+	readBufferSize = 64 << 10
+)
+
+// subscriber is subscribe mode: a client of a Jeeves kernel that keeps one
+// subscription open, reconnecting with exponential backoff and jitter.
+type subscriber struct {
+	cfg    SubscribeConfig
+	r      *commbusReceiver
+	logger *zap.Logger
+	tlsCfg *tls.Config
+
+	mu     sync.Mutex
+	conn   net.Conn
+	closed bool
+
+	// now is replaceable in tests.
+	now func() time.Time
+}
+
+func newSubscriber(ctx context.Context, cfg SubscribeConfig, r *commbusReceiver) (*subscriber, error) {
+	tlsCfg, err := cfg.TLS.LoadTLSConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe.tls: %w", err)
+	}
+	return &subscriber{cfg: cfg, r: r, logger: r.set.Logger, tlsCfg: tlsCfg, now: time.Now}, nil
+}
+
+// backoffDelay is the delay before attempt n (0-based) of a reconnect
+// series: initial * multiplier^n, randomised by ±jitter, capped at max.
+func backoffDelay(b BackoffConfig, attempt int, rnd float64) time.Duration {
+	d := float64(b.InitialInterval) * math.Pow(b.Multiplier, float64(attempt))
+	if d > float64(b.MaxInterval) || math.IsInf(d, 0) || math.IsNaN(d) {
+		d = float64(b.MaxInterval)
+	}
+	d *= 1 + b.Jitter*(2*rnd-1)
+	return time.Duration(min(max(d, 0), float64(b.MaxInterval)))
+}
+
+func (s *subscriber) run(ctx context.Context) {
+	var (
+		attempt        int
+		connectedOnce  bool
+		failures       int // failed attempts since the last subscription
+		lastWarn       time.Time
+		firstFailureAt time.Time
+	)
+	for ctx.Err() == nil {
+		conn, err := s.dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			if failures == 1 {
+				firstFailureAt = s.now()
+			}
+			// Rate-limited: the first failure of an outage, then at most once
+			// per backoff cap, never per attempt.
+			if failures == 1 || s.now().Sub(lastWarn) >= s.cfg.Backoff.MaxInterval {
+				lastWarn = s.now()
+				s.logger.Warn("Cannot reach the Jeeves kernel; retrying with backoff",
+					zap.String("endpoint", s.cfg.Endpoint), zap.Int("failed_attempts", failures),
+					zap.Duration("outage", s.now().Sub(firstFailureAt)), zap.Error(err))
+			}
+			if !s.wait(ctx, backoffDelay(s.cfg.Backoff, attempt, mrand.Float64())) {
+				return
+			}
+			attempt++
+			continue
+		}
+
+		if connectedOnce {
+			s.r.tel.ReceiverCommbusReconnects.Add(ctx, 1)
+		}
+		if failures > 0 || !connectedOnce {
+			s.logger.Info("Subscribed to the Jeeves kernel", zap.String("endpoint", s.cfg.Endpoint),
+				zap.Int("failed_attempts", failures), zap.Strings("event_types", s.cfg.EventTypes))
+		}
+		connectedOnce = true
+		failures = 0
+		s.r.tel.ReceiverCommbusConnectionsActive.Add(ctx, 1, s.r.attrs.forMode(modeSubscribe))
+		began := s.now()
+		healthy, err := s.session(ctx, conn)
+		s.r.tel.ReceiverCommbusConnectionsActive.Add(context.Background(), -1, s.r.attrs.forMode(modeSubscribe))
+		s.setConn(nil)
+		_ = conn.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		// A subscription that delivered frames or lived a while was healthy:
+		// the kernel dropped an idle connection or restarted. Start the
+		// backoff series again; otherwise keep growing it.
+		if healthy || s.now().Sub(began) >= max(s.cfg.Backoff.InitialInterval, time.Second) {
+			attempt = 0
+		}
+		s.logger.Debug("CommBus subscription ended; resubscribing", zap.Error(err))
+		if !s.wait(ctx, backoffDelay(s.cfg.Backoff, attempt, mrand.Float64())) {
+			return
+		}
+		attempt++
+	}
+}
+
+func (s *subscriber) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (s *subscriber) dial(ctx context.Context) (net.Conn, error) {
+	d := &net.Dialer{Timeout: s.cfg.DialTimeout, KeepAlive: 15 * time.Second}
+	var (
+		conn net.Conn
+		err  error
+	)
+	if s.tlsCfg != nil {
+		conn, err = (&tls.Dialer{NetDialer: d, Config: s.tlsCfg}).DialContext(ctx, "tcp", s.cfg.Endpoint)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", s.cfg.Endpoint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.setConn(conn) {
+		_ = conn.Close()
+		return nil, context.Canceled
+	}
+	return conn, nil
+}
+
+// setConn records the live connection so close can interrupt a blocked read;
+// it refuses a new connection once closed.
+func (s *subscriber) setConn(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed && c != nil {
+		return false
+	}
+	s.conn = c
+	return true
+}
+
+func (s *subscriber) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+}
+
+// newRequestID returns a random UUID (version 4), what Jeeves clients use.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// session subscribes on conn and reads until the stream ends. healthy says
+// whether the kernel sent any subscription frame.
+func (s *subscriber) session(ctx context.Context, conn net.Conn) (healthy bool, err error) {
+	id := newRequestID()
+	frame, err := wire.NewEncoder().Subscribe(id, wire.SubscribeBody{EventTypes: s.cfg.EventTypes, SubscriberID: s.cfg.SubscriberID})
+	if err != nil {
+		return false, err
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(subscribeWriteTimeout))
+	if _, err = conn.Write(frame); err != nil {
+		return false, err
+	}
+	_ = conn.SetWriteDeadline(time.Time{})
+
+	br := bufio.NewReaderSize(conn, readBufferSize)
+	fr := wire.NewReader(br, 0)
+	dec := wire.NewDecoder()
+	events := make([]wire.Event, 0, maxBatch)
+	flush := func() {
+		if len(events) == 0 {
+			return
+		}
+		if err := s.r.handleEvents(ctx, modeSubscribe, events, time.Now()); err != nil {
+			s.logger.Debug("pipeline refused CommBus events", zap.Error(err))
+		}
+		clear(events)
+		events = events[:0]
+	}
+	defer flush()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			var tl *wire.FrameTooLargeError
+			switch {
+			case errors.Is(err, io.EOF):
+				return healthy, io.EOF
+			case errors.Is(err, wire.ErrTruncated):
+				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonTruncated)
+			case errors.Is(err, wire.ErrZeroLength):
+				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonZeroLength)
+			case errors.As(err, &tl):
+				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonFrameTooLarge)
+			}
+			return healthy, err
+		}
+		switch f.Type {
+		case wire.TypeStreamChunk:
+			healthy = true
+			chunkID, ev, perr := dec.DecodeStreamChunk(f.Payload)
+			switch {
+			case perr != nil:
+				s.r.countDecodeError(ctx, modeSubscribe, perr.Reason)
+			case chunkID != id:
+				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnexpectedFrame)
+			default:
+				events = append(events, ev)
+			}
+		case wire.TypeStreamEnd:
+			return true, errors.New("kernel ended the subscription (STREAM_END)")
+		case wire.TypeError:
+			s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonErrorFrame)
+			reply, derr := dec.DecodeReply(f.Payload)
+			if derr != nil || reply.Err == nil {
+				return healthy, errors.New("kernel sent an undecodable ERROR frame")
+			}
+			// The kernel refused the subscription: say why once per session.
+			s.logger.Warn("Jeeves kernel refused the CommBus subscription",
+				zap.String("code", reply.Err.Code), zap.String("message", reply.Err.Message), zap.Bool("retryable", reply.Err.Retryable))
+			return healthy, reply.Err
+		case wire.TypeRequest, wire.TypeResponse:
+			// Subscribe has no response and kernels send no requests.
+			s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnexpectedFrame)
+		default:
+			s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnknownFrameType)
+		}
+		// Translate together what already arrived, then hand it on.
+		if br.Buffered() == 0 || len(events) >= maxBatch {
+			flush()
+		}
+	}
+}
