@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ type options struct {
 	insecure bool
 	gzip     bool
 	manifest string
+	cpuprof  string
 	cfg      loadgen.Config
 }
 
@@ -42,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.insecure, "insecure", true, "use a plaintext connection (no TLS)")
 	fs.BoolVar(&o.gzip, "gzip", false, "gzip-compress export requests")
 	fs.StringVar(&o.manifest, "manifest", "-", "where to write the JSON manifest; - for stdout")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.IntVar(&o.cfg.Traces, "traces", o.cfg.Traces, "number of traces to send; 0 = until -duration")
 	fs.Float64Var(&o.cfg.Rate, "rate", o.cfg.Rate, "traces per second; 0 = as fast as possible")
 	fs.DurationVar(&o.cfg.Duration, "duration", o.cfg.Duration, "stop after this long; 0 = no time limit")
@@ -92,6 +95,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "jeeves-loadgen: creating exporter:", err)
 		return 1
+	}
+
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			fmt.Fprintln(stderr, "jeeves-loadgen:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "jeeves-loadgen:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	start := time.Now()
