@@ -1,0 +1,256 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package rules
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+func TestAppendSnake(t *testing.T) {
+	for in, want := range map[string]string{
+		"max_llm_calls_exceeded": "max_llm_calls_exceeded",
+		"MAX_LLM_CALLS_EXCEEDED": "max_llm_calls_exceeded",
+		"MaxLlmCallsExceeded":    "max_llm_calls_exceeded",
+		"POLICY_VIOLATION":       "policy_violation",
+		"PolicyViolation":        "policy_violation",
+		"LLMFailedFatally":       "llm_failed_fatally",
+		"toolFailedRecoverably":  "tool_failed_recoverably",
+		"user-cancelled":         "user_cancelled",
+		"  denied by policy ":    "denied_by_policy",
+		"__A__B__":               "a_b",
+		"Max3Retries":            "max3_retries",
+		"":                       "",
+		"résumé":                 "résumé",
+	} {
+		assert.Equal(t, want, string(AppendSnake(nil, in)), in)
+	}
+}
+
+func TestAppendFirstWordLowerAndLower(t *testing.T) {
+	assert.Equal(t, "select", string(AppendFirstWordLower(nil, "SELECT users")))
+	assert.Equal(t, "insert", string(AppendFirstWordLower(nil, "  INSERT\tINTO x")))
+	assert.Empty(t, string(AppendFirstWordLower(nil, "   ")))
+	assert.Equal(t, "abc-Ü", string(AppendLower(nil, "ABC-Ü")))
+}
+
+type span struct {
+	name    string
+	isError bool
+	attrs   map[string]any
+}
+
+func classify(t *testing.T, c *Classifier, s span) (*Match, bool) {
+	t.Helper()
+	attrs := pcommon.NewMap()
+	require.NoError(t, attrs.FromRaw(s.attrs))
+	m := &Match{}
+	ok := c.Classify(s.name, s.isError, attrs, m)
+	return m, ok
+}
+
+func values(m *Match) []string {
+	out := make([]string, m.Len())
+	for i := range out {
+		out[i] = string(m.Value(i))
+	}
+	return out
+}
+
+func TestDefaultRules(t *testing.T) {
+	c, err := Compile(MergeRules(DefaultRules(), nil), nil)
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		span   span
+		family Family
+		want   []string // label fields in order (numeric fields are empty)
+		input  int64
+		output int64
+		tokens bool
+	}{
+		{"pipeline v1", span{"pipeline.execute", false, map[string]any{"jeeves.pipeline.name": "default", "pipeline.status": "Terminated", "termination.reason": "MAX_LOOP_EXCEEDED"}},
+			FamilyPipeline, []string{"default", "terminated", "max_loop_exceeded"}, 0, 0, false},
+		{"pipeline v2 error status", span{"pipeline.execute", true, map[string]any{"pipeline_name": "research"}},
+			FamilyPipeline, []string{"research", "error", ""}, 0, 0, false},
+		{"pipeline no name", span{"pipeline.execute", false, nil},
+			FamilyPipeline, []string{"unknown", "success", ""}, 0, 0, false},
+		{"agent.process", span{"agent.process", true, map[string]any{"jeeves.agent.name": "critic"}},
+			FamilyAgent, []string{"critic", "error"}, 0, 0, false},
+		{"agent.<name>", span{"agent.planner", false, nil},
+			FamilyAgent, []string{"planner", "success"}, 0, 0, false},
+		{"agent. empty suffix", span{"agent.", false, nil},
+			FamilyAgent, []string{"unknown", "success"}, 0, 0, false},
+		{"agent.tool_execution is not an agent", span{"agent.tool_execution", false, map[string]any{"agent": "planner"}},
+			FamilyNone, nil, 0, 0, false},
+		{"llm.provider.call", span{"llm.provider.call", false, map[string]any{"jeeves.llm.provider": "openai", "jeeves.llm.model": "gpt-4o", "jeeves.llm.tokens.prompt": 12, "jeeves.llm.tokens.completion": 3}},
+			FamilyLLM, []string{"openai", "gpt-4o", "success", "", ""}, 12, 3, true},
+		{"llm.provider.call model unset", span{"llm.provider.call", true, map[string]any{"jeeves.llm.provider": "mock"}},
+			FamilyLLM, []string{"mock", "default", "error", "", ""}, 0, 0, false},
+		{"agent.llm_call", span{"agent.llm_call", false, map[string]any{"agent": "planner", "model_role": "primary"}},
+			FamilyLLM, []string{"unknown", "primary", "success", "", ""}, 0, 0, false},
+		{"genai chat", span{"chat x", false, map[string]any{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic", "gen_ai.system": "ignored", "gen_ai.request.model": "req", "gen_ai.response.model": "resp", "gen_ai.usage.input_tokens": 5, "gen_ai.usage.output_tokens": 7}},
+			FamilyLLM, []string{"anthropic", "resp", "success", "", ""}, 5, 7, true},
+		{"genai deprecated keys", span{"x", false, map[string]any{"gen_ai.operation.name": "text_completion", "gen_ai.system": "openai", "gen_ai.request.model": "req", "gen_ai.usage.prompt_tokens": 9, "gen_ai.usage.completion_tokens": 2}},
+			FamilyLLM, []string{"openai", "req", "success", "", ""}, 9, 2, true},
+		{"genai generate_content", span{"x", false, map[string]any{"gen_ai.operation.name": "generate_content", "gen_ai.provider.name": "gcp.gemini"}},
+			FamilyLLM, []string{"gcp.gemini", "default", "success", "", ""}, 0, 0, false},
+		{"genai invoke_agent never counts", span{"invoke_agent", false, map[string]any{"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": 999}},
+			FamilyNone, nil, 0, 0, false},
+		{"genai execute_tool never counts", span{"execute_tool", false, map[string]any{"gen_ai.operation.name": "execute_tool"}},
+			FamilyNone, nil, 0, 0, false},
+		{"genai create_agent never counts", span{"create_agent", false, map[string]any{"gen_ai.operation.name": "create_agent"}},
+			FamilyNone, nil, 0, 0, false},
+		{"db new keys", span{"q", false, map[string]any{"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.operation": "ignored"}},
+			FamilyDB, []string{"select"}, 0, 0, false},
+		{"db legacy keys", span{"q", false, map[string]any{"db.system": "mysql", "db.operation": "Delete"}},
+			FamilyDB, []string{"delete"}, 0, 0, false},
+		{"db summary", span{"q", false, map[string]any{"db.system.name": "sqlite", "db.query.summary": "UPDATE users"}},
+			FamilyDB, []string{"update"}, 0, 0, false},
+		{"db nothing", span{"q", false, map[string]any{"db.system.name": "redis"}},
+			FamilyDB, []string{"other"}, 0, 0, false},
+		{"interrupt span", span{"interrupt.agent_review", false, nil},
+			FamilyInterrupt, []string{"agent_review", "unknown"}, 0, 0, false},
+		{"interrupt attribute", span{"commbus.event", false, map[string]any{"jeeves.interrupt.kind": "ResourceExhausted", "jeeves.interrupt.status": "EXPIRED"}},
+			FamilyInterrupt, []string{"resource_exhausted", "expired"}, 0, 0, false},
+		{"http span", span{"GET /health", false, map[string]any{"http.route": "/health"}},
+			FamilyNone, nil, 0, 0, false},
+		{"int label value", span{"pipeline.execute", false, map[string]any{"jeeves.pipeline.name": 42}},
+			FamilyPipeline, []string{"42", "success", ""}, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, ok := classify(t, c, tt.span)
+			assert.Equal(t, tt.family != FamilyNone, ok)
+			assert.Equal(t, tt.family, m.Family)
+			if tt.family == FamilyNone {
+				return
+			}
+			assert.Equal(t, tt.want, values(m))
+			if tt.family == FamilyLLM {
+				in, inOK := m.Num(LLMInputTokens)
+				out, outOK := m.Num(LLMOutputTokens)
+				assert.Equal(t, tt.tokens, inOK)
+				assert.Equal(t, tt.tokens, outOK)
+				assert.Equal(t, tt.input, in)
+				assert.Equal(t, tt.output, out)
+			}
+		})
+	}
+}
+
+func TestOperatorRulesAndDimensions(t *testing.T) {
+	configured := []Rule{
+		// A new span-name rule, evaluated before the defaults.
+		{Name: "workflow", Family: "pipeline", SpanNames: []string{"workflow.run"},
+			Fields: map[string]Field{"pipeline": {Attributes: []string{"workflow.name"}, Default: "wf"}}},
+		// Switch off a default rule.
+		{Name: "db_client_legacy", Disabled: true},
+		// Replace a default rule.
+		{Name: "interrupt_span", Family: "interrupt", SpanNames: []string{"hitl.*"}},
+	}
+	dims := map[string][]Dimension{"pipeline": {{Name: "env", Attributes: []string{"deployment.environment"}, Default: "none"}}}
+	c, err := Compile(MergeRules(DefaultRules(), configured), dims)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"env"}, c.DimensionNames(FamilyPipeline))
+
+	m, ok := classify(t, c, span{"workflow.run", false, map[string]any{"workflow.name": "nightly", "deployment.environment": "prod"}})
+	require.True(t, ok)
+	assert.Equal(t, FamilyPipeline, m.Family)
+	assert.Equal(t, []string{"nightly", "success", "", "prod"}, values(m))
+
+	m, ok = classify(t, c, span{"pipeline.execute", false, map[string]any{"jeeves.pipeline.name": "default"}})
+	require.True(t, ok)
+	assert.Equal(t, []string{"default", "success", "", "none"}, values(m))
+
+	_, ok = classify(t, c, span{"q", false, map[string]any{"db.system": "mysql"}})
+	assert.False(t, ok, "disabled default rule")
+	_, ok = classify(t, c, span{"interrupt.clarification", false, nil})
+	assert.False(t, ok, "replaced default rule")
+	m, ok = classify(t, c, span{"hitl.confirmation", false, nil})
+	require.True(t, ok)
+	assert.Equal(t, []string{"confirmation", "unknown"}, values(m))
+}
+
+func TestCompileErrors(t *testing.T) {
+	_, err := Compile(MergeRules(DefaultRules(), []Rule{
+		{Name: "bad_family", Family: "queue", SpanNames: []string{"x"}},
+		{Name: "matches_all", Family: "db"},
+		{Name: "bad_field", Family: "db", SpanNames: []string{"x"}, Fields: map[string]Field{"table": {}}},
+		{Name: "bad_fallback", Family: "agent", SpanNames: []string{"x"}, Fields: map[string]Field{"agent": {Fallback: "span_kind"}}},
+		{Name: "bad_transform", Family: "agent", SpanNames: []string{"x"}, Fields: map[string]Field{"agent": {Transform: "upper"}}},
+		{Name: "bad_when", Family: "agent", When: []Condition{{}}},
+	}), map[string][]Dimension{
+		"queue":    {{Name: "x", Attributes: []string{"y"}}},
+		"pipeline": {{Name: "status", Attributes: []string{"y"}}, {Name: "", Attributes: []string{"y"}}, {Name: "env"}},
+	})
+	require.Error(t, err)
+	assert.Equal(t, `metrics.families.pipeline.dimensions[0].name "status" is already a label of the family
+metrics.families.pipeline.dimensions[1].name must not be empty
+metrics.families.pipeline.dimensions[2].attributes must not be empty
+metrics.families: unknown family "queue", want one of pipeline, agent, llm, db, interrupt
+metrics.rules[0].family must be one of pipeline, agent, llm, db, interrupt, got "queue"
+metrics.rules[1] needs span_names or when, otherwise it matches every span
+metrics.rules[2].fields: unknown field "table" for family db, want one of operation
+metrics.rules[3].fields.agent: fallback must be one of span_status, span_name_suffix or empty, got "span_kind"
+metrics.rules[4].fields.agent: transform must be one of lower, snake, first_word_lower or empty, got "upper"
+metrics.rules[5].when[0].attribute must not be empty`, err.Error())
+}
+
+func TestClassifyDoesNotAllocate(t *testing.T) {
+	c, err := Compile(MergeRules(DefaultRules(), nil), nil)
+	require.NoError(t, err)
+	attrs := pcommon.NewMap()
+	require.NoError(t, attrs.FromRaw(map[string]any{
+		"jeeves.llm.provider": "openai", "jeeves.llm.model": "gpt-4o", "jeeves.agent.name": "planner",
+		"jeeves.request.id": "r1", "jeeves.llm.tokens.prompt": 12, "jeeves.llm.tokens.completion": 3,
+	}))
+	m := &Match{}
+	c.Classify("llm.provider.call", false, attrs, m) // grow buffers
+	allocs := testing.AllocsPerRun(100, func() { c.Classify("llm.provider.call", false, attrs, m) })
+	assert.Zero(t, allocs)
+}
+
+func TestGenerationWrap(t *testing.T) {
+	c, err := Compile(DefaultRules(), nil)
+	require.NoError(t, err)
+	attrs := pcommon.NewMap()
+	attrs.PutStr("jeeves.pipeline.name", "a")
+	m := &Match{}
+	c.gen = ^uint32(0) - 1
+	require.True(t, c.Classify("pipeline.execute", false, attrs, m))
+	// The wrap to 0 must forget attributes of earlier spans.
+	require.True(t, c.Classify("pipeline.execute", false, pcommon.NewMap(), m))
+	assert.Equal(t, "unknown", string(m.Value(PipelineName)))
+	require.True(t, c.Classify("pipeline.execute", false, pcommon.NewMap(), m))
+	assert.Equal(t, "unknown", string(m.Value(PipelineName)))
+}
+
+// FuzzClassify feeds arbitrary span names and attribute values through the
+// default rules: Classify must never panic and label values must stay within
+// the bytes it was given plus the fixed defaults.
+func FuzzClassify(f *testing.F) {
+	f.Add("pipeline.execute", "termination.reason", "MAX_LLM_CALLS_EXCEEDED", false)
+	f.Add("agent.", "jeeves.agent.name", "", true)
+	f.Add("interrupt.", "jeeves.interrupt.kind", "__", false)
+	f.Add("q", "db.query.summary", "  ", false)
+	c, err := Compile(DefaultRules(), nil)
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, name, key, value string, isError bool) {
+		attrs := pcommon.NewMap()
+		attrs.PutStr(key, value)
+		attrs.PutStr("db.system.name", "x")
+		m := &Match{}
+		if c.Classify(name, isError, attrs, m) {
+			for i := 0; i < m.Len(); i++ {
+				if len(m.Value(i)) > len(name)+len(value)+len("success") {
+					t.Fatalf("field %d grew: %q", i, m.Value(i))
+				}
+			}
+		}
+	})
+}
