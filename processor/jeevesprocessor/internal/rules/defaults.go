@@ -102,6 +102,9 @@ func MergeRules(defaults, configured []Rule) []Rule {
 	var front []Rule
 	for n, r := range configured {
 		r.Origin = fmt.Sprintf("metrics.rules[%d]", n)
+		if r.Name != "" {
+			r.Origin += " (" + r.Name + ")"
+		}
 		if i, ok := byName[r.Name]; ok && r.Name != "" {
 			if r.Disabled {
 				removed[i] = true

@@ -193,12 +193,12 @@ func TestCompileErrors(t *testing.T) {
 metrics.families.pipeline.dimensions[1].name must not be empty
 metrics.families.pipeline.dimensions[2].attributes must not be empty
 metrics.families: unknown family "queue", want one of pipeline, agent, llm, db, interrupt
-metrics.rules[0].family must be one of pipeline, agent, llm, db, interrupt, got "queue"
-metrics.rules[1] needs span_names or when, otherwise it matches every span
-metrics.rules[2].fields: unknown field "table" for family db, want one of operation
-metrics.rules[3].fields.agent: fallback must be one of span_status, span_name_suffix or empty, got "span_kind"
-metrics.rules[4].fields.agent: transform must be one of lower, snake, first_word_lower or empty, got "upper"
-metrics.rules[5].when[0].attribute must not be empty`, err.Error())
+metrics.rules[0] (bad_family).family must be one of pipeline, agent, llm, db, interrupt, got "queue"
+metrics.rules[1] (matches_all) needs span_names or when, otherwise it matches every span
+metrics.rules[2] (bad_field).fields: unknown field "table" for family db, want one of operation
+metrics.rules[3] (bad_fallback).fields.agent: fallback must be one of span_status, span_name_suffix or empty, got "span_kind"
+metrics.rules[4] (bad_transform).fields.agent: transform must be one of lower, snake, first_word_lower or empty, got "upper"
+metrics.rules[5] (bad_when).when[0].attribute must not be empty`, err.Error())
 }
 
 func TestClassifyDoesNotAllocate(t *testing.T) {
