@@ -302,3 +302,21 @@ func TestFlushLoopEmits(t *testing.T) {
 	assert.Eventually(t, func() bool { return len(sink.AllMetrics()) > 0 }, 5*time.Second, 5*time.Millisecond)
 	require.NoError(t, c.Shutdown(context.Background()))
 }
+
+func overflowValue(t *testing.T, md pmetric.Metrics, metric string) int64 {
+	t.Helper()
+	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := 0; i < ms.Len(); i++ {
+		if ms.At(i).Name() != metric {
+			continue
+		}
+		dps := ms.At(i).Sum().DataPoints()
+		for j := 0; j < dps.Len(); j++ {
+			if v, ok := dps.At(j).Attributes().Get("otel.metric.overflow"); ok && v.Str() == "true" {
+				return dps.At(j).IntValue()
+			}
+		}
+	}
+	t.Fatalf("no overflow series in %s", metric)
+	return 0
+}
