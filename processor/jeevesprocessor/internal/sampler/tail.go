@@ -53,6 +53,10 @@ type scopeHolder struct {
 	ss  ptrace.ScopeSpans // scope and schema URL only; no spans
 }
 
+// groupInitialCap is the span capacity a new group starts with: most traces have a few spans per
+// service, and growing 1→2→4→8 would cost three more allocations.
+const groupInitialCap = 8
+
 type group struct {
 	scope *scopeHolder
 	spans ptrace.SpanSlice
@@ -65,6 +69,7 @@ type traceEntry struct {
 	inRootList, decided bool
 	firstSeen, rootSeen int64
 	groups              []group
+	firstGroup          [1]group // backs groups while the trace came under one scope, saving an allocation
 	spans               int
 	bytes               int64 // spans, groups and entry; holders are counted on their own
 	start, end          pcommon.Timestamp
@@ -250,7 +255,12 @@ func (t *Tail) release(h *holder, n int) {
 func (t *Tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder, est int64, now int64) {
 	gi := e.findGroup(sh)
 	if gi < 0 {
-		e.groups = append(e.groups, group{scope: sh, spans: ptrace.NewSpanSlice()})
+		if e.groups == nil {
+			e.groups = e.firstGroup[:0:1]
+		}
+		spans := ptrace.NewSpanSlice()
+		spans.EnsureCapacity(groupInitialCap)
+		e.groups = append(e.groups, group{scope: sh, spans: spans})
 		gi = len(e.groups) - 1
 		e.bytes += groupFixedBytes
 		t.bytes += groupFixedBytes
