@@ -210,6 +210,11 @@ func (t *Tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 			t.bytes += traceFixedBytes
 		}
 		t.add(e, span, in, *sh, est, now)
+		// Only a span larger than max_bytes on its own gets here over the bound: decide it now.
+		for t.bytes > t.maxB && t.oldest != nil {
+			t.stats.ForcedMaxBytes++
+			t.decide(t.oldest, out)
+		}
 		return true
 	}
 }

@@ -280,6 +280,20 @@ func TestTailMaxBytesBound(t *testing.T) {
 	assert.Equal(t, uint64(1000), st.Kept.Probability.Spans+st.Dropped.Probability.Spans)
 }
 
+// TestTailSpanLargerThanMaxBytes: a span whose estimate alone exceeds max_bytes is decided at once.
+func TestTailSpanLargerThanMaxBytes(t *testing.T) {
+	tl, _ := newTestTail(t, func(c *Config) { c.MaxBytes = 1000; c.Percentage = 100 })
+	td := batch("svc", spanSpec{trace: 1, span: 2, parent: 1})
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("payload", string(make([]byte, 2000)))
+	out := tl.Consume(td)
+	require.Equal(t, 1, out.SpanCount())
+	st := tl.Stats()
+	assert.Equal(t, uint64(1), st.ForcedMaxBytes)
+	assert.Equal(t, Counts{Traces: 1, Spans: 1}, st.Kept.Probability)
+	assert.Equal(t, int64(0), st.BytesInMemory)
+	assert.Equal(t, "ot=th:0", out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceState().AsRaw())
+}
+
 // TestTailDecisionCacheBound: the cache keeps only the last decision_cache_size decisions.
 func TestTailDecisionCacheBound(t *testing.T) {
 	tl, _ := newTestTail(t, func(c *Config) { c.DecisionCacheSize = 10 })
@@ -342,4 +356,65 @@ func TestTailConcurrentConsume(t *testing.T) {
 	st := tl.Stats()
 	assert.Equal(t, uint64(2000), st.Kept.Probability.Traces+st.Dropped.Probability.Traces)
 	assert.Equal(t, 0, st.TracesInMemory)
+}
+
+// TestTailKeptFractions100k: 100,000 two-span traces, 1% with an error span and 1% slow: every error
+// and slow trace is kept whole; of the others 10% ± 0.5% are kept, exactly those head mode keeps.
+func TestTailKeptFractions100k(t *testing.T) {
+	const traces = 100000
+	tl, clk := newTestTail(t, nil)
+	head := newTestHead(t, 10)
+	got := map[pcommon.TraceID]map[pcommon.SpanID]seenSpan{}
+	kind := func(tr uint64) string {
+		switch tr % 100 {
+		case 17:
+			return "error"
+		case 42:
+			return "latency"
+		}
+		return "probability"
+	}
+	for start := uint64(0); start < traces; start += 1000 {
+		var specs []spanSpec
+		for tr := start; tr < start+1000; tr++ {
+			child := spanSpec{trace: tr, span: 2, parent: 1, dur: 10 * time.Millisecond, err: kind(tr) == "error"}
+			root := spanSpec{trace: tr, span: 1, parent: -1, dur: 50 * time.Millisecond}
+			if kind(tr) == "latency" {
+				root.dur = 6 * time.Second
+			}
+			specs = append(specs, child, root)
+		}
+		collect(tl.Consume(batch("svc", specs...)), got)
+		clk.now = clk.now.Add(100 * time.Millisecond)
+		collect(tl.Tick(clk.now), got)
+	}
+	collect(tl.Flush(), got)
+
+	var normal, normalKept int
+	for tr := range uint64(traces) {
+		id := testTraceID(tr)
+		k := kind(tr)
+		want := k != "probability" || head.Keep(id, "")
+		if k == "probability" {
+			normal++
+			if want {
+				normalKept++
+			}
+		}
+		if !want {
+			require.Empty(t, got[id], "trace %d", tr)
+			continue
+		}
+		require.Len(t, got[id], 2, "trace %d", tr)
+		for _, s := range got[id] {
+			require.Equal(t, k, s.rule, "trace %d", tr)
+		}
+	}
+	assert.Len(t, got, normalKept+2000)
+	assert.InDelta(t, 0.10, float64(normalKept)/float64(normal), 0.005)
+	st := tl.Stats()
+	assert.Equal(t, Counts{Traces: 1000, Spans: 2000}, st.Kept.Error)
+	assert.Equal(t, Counts{Traces: 1000, Spans: 2000}, st.Kept.Latency)
+	assert.Equal(t, Counts{Traces: uint64(normalKept), Spans: uint64(2 * normalKept)}, st.Kept.Probability)
+	t.Logf("kept %d of %d ordinary traces (%.3f%%)", normalKept, normal, 100*float64(normalKept)/float64(normal))
 }
