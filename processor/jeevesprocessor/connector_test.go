@@ -130,6 +130,14 @@ func TestGoldenOverflow(t *testing.T) {
 		{Attributes: attribute.NewSet(attribute.String("metric", "jeeves.pipeline.duration")), Value: 4},
 	}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualConnectorJeevesSpansSeen(t, h.tel, []metricdata.DataPoint[int64]{{Value: 6}}, metricdatatest.IgnoreTimestamp())
+
+	// Series held: the limit plus the overflow series where it was reached.
+	active := map[string]int64{"traces.span.metrics": 1, "jeeves.pipeline.executions": 3, "jeeves.pipeline.duration": 3}
+	var want []metricdata.DataPoint[int64]
+	for _, td := range h.conn.engine.metrics.tables {
+		want = append(want, metricdata.DataPoint[int64]{Attributes: td.attrSet, Value: active[td.name]})
+	}
+	metadatatest.AssertEqualConnectorJeevesSeriesActive(t, h.tel, want, metricdatatest.IgnoreTimestamp())
 }
 
 func TestGoldenExpiry(t *testing.T) {
@@ -217,14 +225,14 @@ func TestExemplarHook(t *testing.T) {
 	kept := map[string]bool{"000000000000000000000000a0000002": true}
 	undecided := "000000000000000000000000a0000003"
 	calls := 0
-	h.conn.engine.metrics.keepExemplar = func(id pcommon.TraceID) (bool, bool) {
+	h.conn.engine.setExemplarFilter(func(id pcommon.TraceID) (bool, bool) {
 		calls++
 		s := fmtTraceID(id)
 		if s == undecided && calls < 100 {
 			return false, false
 		}
 		return kept[s], true
-	}
+	})
 	h.consumeFile(t, filepath.Join("testdata", "jeeves_v1", "input.yaml"), testBase)
 	h.flush(testBase.Add(15 * time.Second))
 	got := exemplarTraces(h.last(t), "jeeves.pipeline.duration")

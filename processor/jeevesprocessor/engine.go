@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.uber.org/zap"
 
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/aggregate"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 )
 
@@ -55,6 +56,14 @@ func (e *engine) setMetricsConsumer(next consumer.Metrics) {
 	e.mu.Lock()
 	e.metricsNext = next
 	e.mu.Unlock()
+}
+
+// setExemplarFilter installs the hook that decides, at flush time, which
+// exemplars may be emitted (the sampling face passes its kept-trace lookup).
+func (e *engine) setExemplarFilter(keep aggregate.KeepExemplarFunc) {
+	e.metrics.mu.Lock()
+	e.metrics.keepExemplar = keep
+	e.metrics.mu.Unlock()
 }
 
 // start starts the flush loop with the first started face.

@@ -70,12 +70,14 @@ func statusCodeValue(c ptrace.StatusCode) string {
 
 // tableDef ties a table to the match fields that form its key.
 type tableDef struct {
-	family rules.Family
-	table  *aggregate.Table
-	fields []int  // match field indexes, in label order
-	extra  string // name of a constant trailing label ("type" for tokens), or ""
-	attrs  metric.MeasurementOption
-	active atomic.Int64
+	name    string // value of the telemetry "metric" attribute
+	attrSet attribute.Set
+	family  rules.Family
+	table   *aggregate.Table
+	fields  []int  // match field indexes, in label order
+	extra   string // name of a constant trailing label ("type" for tokens), or ""
+	attrs   metric.MeasurementOption
+	active  atomic.Int64
 }
 
 // refUnresolved marks a combo reference not looked up yet.
@@ -151,12 +153,15 @@ func newMetricsEngine(cfg *MetricsConfig, tb *metadata.TelemetryBuilder) (*metri
 		} else {
 			spec.MaxExemplars = maxEx
 		}
+		set := attribute.NewSet(attribute.String("metric", name))
 		td := &tableDef{
-			family: family,
-			table:  aggregate.NewTable(spec),
-			fields: fields,
-			extra:  extra,
-			attrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("metric", name))),
+			name:    name,
+			attrSet: set,
+			family:  family,
+			table:   aggregate.NewTable(spec),
+			fields:  fields,
+			extra:   extra,
+			attrs:   metric.WithAttributeSet(set),
 		}
 		e.tables = append(e.tables, td)
 		return td
@@ -252,7 +257,7 @@ func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, hasService
 	}
 	status := span.Status().Code()
 	ex := aggregate.Exemplar{TraceID: span.TraceID(), SpanID: span.SpanID(), Time: end}
-	withExemplar := !ex.TraceID.IsEmpty()
+	withExemplar := ex.TraceID != pcommon.TraceID{}
 
 	if e.spm != nil && hasService {
 		e.key.Reset()
