@@ -52,6 +52,20 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
+			id: component.NewIDWithName(metadata.Type, "readme_example"),
+			want: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				cfg.Metrics.Families = map[string]FamilyConfig{"pipeline": {Dimensions: []rules.Dimension{
+					{Name: "env", Attributes: []string{"deployment.environment"}, Default: "unknown"},
+				}}}
+				cfg.Metrics.Rules = []rules.Rule{
+					{Name: "workflow_runs", Family: "pipeline", SpanNames: []string{"workflow.run"},
+						Fields: map[string]rules.Field{"pipeline": {Attributes: []string{"workflow.name"}, Default: "workflow"}}},
+				}
+				return cfg
+			},
+		},
+		{
 			id: component.NewIDWithName(metadata.Type, "invalid_bounds"),
 			wantErr: "metrics.flush_interval must be > 0, got 0s\n" +
 				"metrics.series_limit must be > 0, got 0\n" +
