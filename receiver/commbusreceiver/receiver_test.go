@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -733,4 +734,20 @@ func TestBackoffDelay(t *testing.T) {
 	assert.Equal(t, time.Second, backoffDelay(b, 4, 1), "jitter never exceeds the cap")
 	assert.Equal(t, 500*time.Millisecond, backoffDelay(b, 4, 0))
 	assert.Equal(t, time.Second, backoffDelay(b, 5000, 0.5), "no overflow")
+}
+
+func TestProcessFloodStaysBounded(t *testing.T) {
+	kernel := testkernel.Start(t, "127.0.0.1:0")
+	cfg := subscribeConfig(kernel.Addr())
+	cfg.MaxOpenProcesses = 50
+	h := newHarness(t, cfg)
+	h.start()
+	require.NoError(t, kernel.WaitSubscribers(1, 5*time.Second))
+	for i := range 500 {
+		require.Equal(t, 1, kernel.Publish(wire.Event{EventType: "process.created", Payload: `{"pid":"f` + strconv.Itoa(i) + `"}`, Source: "kernel", TimestampMs: at(0)}))
+	}
+	eventually(t, "all created", func() bool { return h.logs.LogRecordCount() == 500 })
+	assert.Equal(t, int64(50), h.gauge("otelcol_receiver_commbus_processes_open"))
+	assert.Equal(t, int64(450), h.counter("otelcol_receiver_commbus_processes_orphaned", "reason", "evicted"))
+	assert.Equal(t, 450, h.traces.SpanCount(), "evicted processes end as orphan spans")
 }
