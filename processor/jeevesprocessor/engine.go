@@ -101,6 +101,9 @@ func (e *engine) stopFace(wasStarted bool) bool {
 	if stop != nil {
 		close(stop)
 		<-done
+		// Emit what arrived since the last tick; the metrics pipeline
+		// downstream shuts down after this connector.
+		e.flush(context.Background())
 		e.logger.Info("jeeves connector stopped")
 	}
 	if last {

@@ -34,6 +34,7 @@ const (
 )
 
 type source struct {
+	then      *source
 	slots     []uint16
 	fallback  uint8
 	transform uint8
@@ -233,6 +234,13 @@ func (c *Classifier) compileField(f Field, numeric bool) (source, error) {
 	for _, a := range f.Attributes {
 		src.slots = append(src.slots, c.slot(a))
 	}
+	if f.Then != nil {
+		then, err := c.compileField(*f.Then, numeric)
+		if err != nil {
+			return src, fmt.Errorf("then: %w", err)
+		}
+		src.then = &then
+	}
 	switch f.Fallback {
 	case "":
 	case FallbackSpanStatus:
@@ -357,36 +365,45 @@ func (c *Classifier) fill(r *compiledRule, spanName string, suffixAt int, isErro
 			continue
 		}
 		start := len(m.buf)
-		for _, s := range src.slots {
-			if c.seen[s] != c.gen {
-				continue
-			}
-			m.buf = appendValue(m.buf, c.values[s], src.transform)
-			if len(m.buf) > start {
-				m.has[i] = true
-				break
-			}
-		}
-		if !m.has[i] {
-			switch src.fallback {
-			case fallbackStatus:
-				if isError {
-					m.buf = append(m.buf, "error"...)
-				} else {
-					m.buf = append(m.buf, "success"...)
-				}
-			case fallbackSuffix:
-				if suffixAt >= 0 && suffixAt < len(spanName) {
-					m.buf = appendTransformed(m.buf, spanName[suffixAt:], src.transform)
-				}
-			}
-			if len(m.buf) == start && src.def != "" {
-				m.buf = append(m.buf, src.def...)
-			}
-			m.has[i] = len(m.buf) > start
-		}
+		m.buf = c.appendSource(m.buf, src, spanName, suffixAt, isError)
+		m.has[i] = len(m.buf) > start
 		m.ends[i] = len(m.buf)
 	}
+}
+
+// appendSource appends the value of src: its first present non-empty
+// attribute, else its `then` source, else its fallback, else its default.
+func (c *Classifier) appendSource(buf []byte, src *source, spanName string, suffixAt int, isError bool) []byte {
+	start := len(buf)
+	for _, s := range src.slots {
+		if c.seen[s] != c.gen {
+			continue
+		}
+		buf = appendValue(buf, c.values[s], src.transform)
+		if len(buf) > start {
+			return buf
+		}
+	}
+	if src.then != nil {
+		if buf = c.appendSource(buf, src.then, spanName, suffixAt, isError); len(buf) > start {
+			return buf
+		}
+	}
+	switch src.fallback {
+	case fallbackStatus:
+		if isError {
+			return append(buf, "error"...)
+		}
+		return append(buf, "success"...)
+	case fallbackSuffix:
+		if suffixAt >= 0 && suffixAt < len(spanName) {
+			buf = appendTransformed(buf, spanName[suffixAt:], src.transform)
+		}
+	}
+	if len(buf) == start {
+		buf = append(buf, src.def...)
+	}
+	return buf
 }
 
 func (c *Classifier) number(src *source) (int64, bool) {

@@ -41,7 +41,11 @@ func defaultFields() [familyCount]map[string]Field {
 			"output_tokens": {Attributes: []string{"jeeves.llm.tokens.completion", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"}},
 		},
 		FamilyDB: {
-			"operation": {Attributes: []string{"db.operation.name", "db.operation", "db.query.summary"}, Default: "other", Transform: TransformFirstWordLower},
+			"operation": {
+				Attributes: []string{"db.operation.name", "db.operation"}, Transform: TransformLower,
+				Then:    &Field{Attributes: []string{"db.query.summary"}, Transform: TransformFirstWordLower},
+				Default: "other",
+			},
 		},
 		FamilyInterrupt: {
 			"kind":   {Attributes: []string{"jeeves.interrupt.kind", "interrupt.kind"}, Fallback: FallbackSpanNameSuffix, Default: "unknown", Transform: TransformSnake},

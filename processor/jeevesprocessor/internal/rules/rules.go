@@ -90,6 +90,9 @@ type Field struct {
 	// Transform normalises attribute values: "lower", "snake" (SCREAMING_SNAKE
 	// and PascalCase to lower_snake) or "first_word_lower"; empty keeps them.
 	Transform string `mapstructure:"transform"`
+	// Then is tried when no attribute is present, before Fallback and Default:
+	// a second source with its own attributes and transform.
+	Then *Field `mapstructure:"then"`
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
