@@ -118,13 +118,15 @@ func (s *subscriber) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		// A subscription that delivered frames or lived a while was healthy:
-		// the kernel dropped an idle connection or restarted. Start the
-		// backoff series again; otherwise keep growing it.
+		s.logger.Debug("CommBus subscription ended; resubscribing", zap.Error(err))
+		// A subscription that delivered events or lived a while was healthy:
+		// the kernel dropped an idle connection or is restarting. Resubscribe
+		// at once (events published meanwhile are lost) and start the backoff
+		// series again; otherwise keep growing it.
 		if healthy || s.now().Sub(began) >= max(s.cfg.Backoff.InitialInterval, time.Second) {
 			attempt = 0
+			continue
 		}
-		s.logger.Debug("CommBus subscription ended; resubscribing", zap.Error(err))
 		if !s.wait(ctx, backoffDelay(s.cfg.Backoff, attempt, mrand.Float64())) {
 			return
 		}
