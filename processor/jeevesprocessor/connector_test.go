@@ -328,3 +328,49 @@ func overflowValue(t *testing.T, md pmetric.Metrics, metric string) int64 {
 	t.Fatalf("no overflow series in %s", metric)
 	return 0
 }
+
+// TestConcurrentConsumeAndFlushIsExact consumes from several goroutines while
+// the flush loop runs, then shuts down: the last (final) flush holds exactly
+// every span, counted once.
+func TestConcurrentConsumeAndFlushIsExact(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Metrics.FlushInterval = time.Millisecond
+	sink := new(consumertest.MetricsSink)
+	c, err := NewFactory().CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+	td := jeevesBatch(10) // 10 pipelines, 70 LLM provider calls, 10 GenAI chats
+	const workers, batches = 4, 50
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range batches {
+				assert.NoError(t, c.ConsumeTraces(context.Background(), td))
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, c.Shutdown(context.Background()))
+
+	all := sink.AllMetrics()
+	require.NotEmpty(t, all)
+	ms := all[len(all)-1].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	sums := map[string]int64{}
+	for i := 0; i < ms.Len(); i++ {
+		m := ms.At(i)
+		if m.Type() != pmetric.MetricTypeSum {
+			continue
+		}
+		for j := 0; j < m.Sum().DataPoints().Len(); j++ {
+			sums[m.Name()] += m.Sum().DataPoints().At(j).IntValue()
+		}
+	}
+	n := int64(workers * batches)
+	assert.Equal(t, 10*n, sums["jeeves.pipeline.executions"])
+	assert.Equal(t, 80*n, sums["jeeves.llm.calls"])
+	assert.Equal(t, 70*n, sums["jeeves.agent.executions"])
+	assert.Equal(t, int64(td.SpanCount())*n, sums["traces.span.metrics.calls"])
+	assert.Equal(t, 1*n, sums["jeeves.termination"], "one trace in ten is terminated")
+}
