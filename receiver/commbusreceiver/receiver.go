@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/attribute"
@@ -265,7 +266,10 @@ func (r *commbusReceiver) flush(ctx context.Context, now time.Time, expire bool)
 		batch = r.tr.NewBatch()
 		expired = r.tr.Expire(now, batch)
 	}
-	var md = r.tr.Metrics(now)
+	var md pmetric.Metrics
+	if r.metrics != nil {
+		md = r.tr.Metrics(now)
+	}
 	r.mu.Unlock()
 
 	if expired > 0 {

@@ -6,6 +6,7 @@ package translate // import "github.com/jeeves/otelcol-jeeves/receiver/commbusre
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -163,7 +164,8 @@ func needsFields(eventType string) bool {
 func (t *Translator) Translate(ev *Event, b *Batch) Result {
 	var res Result
 	tsNanos := ev.Received.UnixNano()
-	if ev.TimestampMs > 0 && ev.TimestampMs < 1<<53 {
+	// Timestamps that do not fit int64 nanoseconds fall back to receive time.
+	if ev.TimestampMs > 0 && ev.TimestampMs <= math.MaxInt64/int64(time.Millisecond) {
 		tsNanos = ev.TimestampMs * int64(time.Millisecond)
 	}
 	if t.cfg.Metrics {

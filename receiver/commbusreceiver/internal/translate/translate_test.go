@@ -2,6 +2,7 @@ package translate
 
 import (
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -632,4 +633,19 @@ func FuzzTranslate(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTimestampBounds(t *testing.T) {
+	tr := New(testConfig(), t0)
+	b := tr.NewBatch()
+	const maxMs = int64(math.MaxInt64) / 1_000_000
+	for _, tsMs := range []int64{0, -1, math.MaxInt64, maxMs + 1} {
+		tr.Translate(&Event{EventType: "x", Payload: "{}", TimestampMs: tsMs, Received: t0}, b)
+	}
+	tr.Translate(&Event{EventType: "x", Payload: "{}", TimestampMs: maxMs, Received: t0}, b)
+	lrs := b.Logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range 4 {
+		assert.Equal(t, pcommon.NewTimestampFromTime(t0), lrs.At(i).Timestamp(), "fallback %d", i)
+	}
+	assert.Equal(t, pcommon.Timestamp(maxMs*1_000_000), lrs.At(4).Timestamp())
 }
