@@ -273,4 +273,3 @@ func (b *syncBuffer) String() string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
