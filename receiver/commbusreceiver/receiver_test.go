@@ -291,13 +291,18 @@ func TestSubscribeBadStream(t *testing.T) {
 
 	// The kernel refuses a subscription with an ERROR frame.
 	eventually(t, "resubscribed", func() bool { return len(kernel.History()) == 3 && kernel.Subscribers() == 1 })
+	time.Sleep(250 * time.Millisecond) // past the warning rate limit (backoff cap 200ms)
 	refusal, err := enc.Error(&wire.ProtocolError{ID: kernel.History()[len(kernel.History())-1].RequestID, Code: wire.CodeResourceExhausted, Message: "full", Retryable: true, QueueCapacity: 8})
 	require.NoError(t, err)
 	kernel.WriteRaw(refusal)
 	eventually(t, "error frame counted", func() bool {
 		return h.counter("otelcol_receiver_commbus_decode_errors", "mode", "subscribe", "reason", "error_frame") == 1
 	})
-	assert.Equal(t, 1, h.logged.FilterMessage("Jeeves kernel refused the CommBus subscription").Len())
+	eventually(t, "refusal logged", func() bool {
+		return h.logged.FilterMessage("Jeeves kernel refused the CommBus subscription; retrying with backoff").Len() == 1
+	})
+	entry := h.logged.FilterMessage("Jeeves kernel refused the CommBus subscription; retrying with backoff").All()[0]
+	assert.Contains(t, entry.ContextMap()["error"], "RESOURCE_EXHAUSTED: full")
 }
 
 // publish is a helper asserting a Publish round trip.
@@ -630,11 +635,12 @@ func TestBothModesAndFlushTicker(t *testing.T) {
 	lis.Endpoint = "127.0.0.1:0"
 	cfg.Listen = configoptional.Some(lis)
 	cfg.Metrics.FlushInterval = 20 * time.Millisecond
-	cfg.ProcessTTL = 50 * time.Millisecond
+	cfg.ProcessTTL = 500 * time.Millisecond
 	h := newHarness(t, cfg)
 	h.start()
 	require.NoError(t, kernel.WaitSubscribers(1, 5*time.Second))
 	require.Equal(t, 1, kernel.Publish(wire.Event{EventType: "process.created", Payload: `{"pid":"k1"}`, Source: "kernel", TimestampMs: at(0)}))
+	eventually(t, "created via subscribe", func() bool { return h.logs.LogRecordCount() == 1 })
 	c, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
 	defer c.Close()

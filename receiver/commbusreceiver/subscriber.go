@@ -69,12 +69,27 @@ func backoffDelay(b BackoffConfig, attempt int, rnd float64) time.Duration {
 
 func (s *subscriber) run(ctx context.Context) {
 	var (
-		attempt        int
-		connectedOnce  bool
-		failures       int // failed attempts since the last subscription
-		lastWarn       time.Time
-		firstFailureAt time.Time
+		attempt         int
+		connectedOnce   bool
+		failures        int // failed attempts since the last healthy subscription
+		lastWarn        time.Time
+		warnedSinceInfo bool
 	)
+	// warn is rate-limited: the first failure of an outage, then at most once
+	// per backoff cap, never per attempt.
+	warn := func(msg string, err error) {
+		if failures != 1 && s.now().Sub(lastWarn) < s.cfg.Backoff.MaxInterval {
+			return
+		}
+		lastWarn = s.now()
+		warnedSinceInfo = true
+		s.logger.Warn(msg, zap.String("endpoint", s.cfg.Endpoint), zap.Int("failed_attempts", failures), zap.Error(err))
+	}
+	backoff := func() bool {
+		ok := s.wait(ctx, backoffDelay(s.cfg.Backoff, attempt, mrand.Float64()))
+		attempt++
+		return ok
+	}
 	for ctx.Err() == nil {
 		conn, err := s.dial(ctx)
 		if err != nil {
@@ -82,33 +97,22 @@ func (s *subscriber) run(ctx context.Context) {
 				return
 			}
 			failures++
-			if failures == 1 {
-				firstFailureAt = s.now()
-			}
-			// Rate-limited: the first failure of an outage, then at most once
-			// per backoff cap, never per attempt.
-			if failures == 1 || s.now().Sub(lastWarn) >= s.cfg.Backoff.MaxInterval {
-				lastWarn = s.now()
-				s.logger.Warn("Cannot reach the Jeeves kernel; retrying with backoff",
-					zap.String("endpoint", s.cfg.Endpoint), zap.Int("failed_attempts", failures),
-					zap.Duration("outage", s.now().Sub(firstFailureAt)), zap.Error(err))
-			}
-			if !s.wait(ctx, backoffDelay(s.cfg.Backoff, attempt, mrand.Float64())) {
+			warn("Cannot reach the Jeeves kernel; retrying with backoff", err)
+			if !backoff() {
 				return
 			}
-			attempt++
 			continue
 		}
 
 		if connectedOnce {
 			s.r.tel.ReceiverCommbusReconnects.Add(ctx, 1)
 		}
-		if failures > 0 || !connectedOnce {
+		if !connectedOnce || warnedSinceInfo {
+			warnedSinceInfo = false
 			s.logger.Info("Subscribed to the Jeeves kernel", zap.String("endpoint", s.cfg.Endpoint),
 				zap.Int("failed_attempts", failures), zap.Strings("event_types", s.cfg.EventTypes))
 		}
 		connectedOnce = true
-		failures = 0
 		s.r.tel.ReceiverCommbusConnectionsActive.Add(ctx, 1, s.r.attrs.forMode(modeSubscribe))
 		began := s.now()
 		healthy, err := s.session(ctx, conn)
@@ -118,19 +122,29 @@ func (s *subscriber) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.logger.Debug("CommBus subscription ended; resubscribing", zap.Error(err))
-		// A subscription that delivered events or lived a while was healthy:
-		// the kernel dropped an idle connection or is restarting. Resubscribe
-		// at once (events published meanwhile are lost) and start the backoff
-		// series again; otherwise keep growing it.
-		if healthy || s.now().Sub(began) >= max(s.cfg.Backoff.InitialInterval, time.Second) {
-			attempt = 0
+
+		var refused *wire.ProtocolError
+		switch {
+		case errors.As(err, &refused):
+			failures++
+			warn("Jeeves kernel refused the CommBus subscription; retrying with backoff", err)
+		case healthy || s.now().Sub(began) >= max(s.cfg.Backoff.InitialInterval, time.Second):
+			// The subscription delivered events or lived a while: the kernel
+			// dropped an idle connection or is restarting. Resubscribe at once
+			// (events published meanwhile are lost) and start the backoff
+			// series again.
+			s.logger.Debug("CommBus subscription ended; resubscribing", zap.Error(err))
+			failures, attempt = 0, 0
 			continue
+		default:
+			// Closed at once without a word, as a kernel at its connection
+			// limit does.
+			failures++
+			warn("Jeeves kernel closed the CommBus subscription at once; retrying with backoff", err)
 		}
-		if !s.wait(ctx, backoffDelay(s.cfg.Backoff, attempt, mrand.Float64())) {
+		if !backoff() {
 			return
 		}
-		attempt++
 	}
 }
 
@@ -261,9 +275,7 @@ func (s *subscriber) session(ctx context.Context, conn net.Conn) (healthy bool, 
 			if derr != nil || reply.Err == nil {
 				return healthy, errors.New("kernel sent an undecodable ERROR frame")
 			}
-			// The kernel refused the subscription: say why once per session.
-			s.logger.Warn("Jeeves kernel refused the CommBus subscription",
-				zap.String("code", reply.Err.Code), zap.String("message", reply.Err.Message), zap.Bool("retryable", reply.Err.Retryable))
+			// The kernel refused the subscription; run logs it rate-limited.
 			return healthy, reply.Err
 		case wire.TypeRequest, wire.TypeResponse:
 			// Subscribe has no response and kernels send no requests.
