@@ -6,6 +6,7 @@ package testkernel // import "github.com/jeeves/otelcol-jeeves/receiver/commbusr
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"net"
 	"slices"
@@ -31,8 +32,9 @@ type subscriber struct {
 
 // Kernel is a test kernel.
 type Kernel struct {
-	t    testing.TB
-	addr string
+	t      testing.TB
+	addr   string
+	tlsCfg *tls.Config
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -44,9 +46,12 @@ type Kernel struct {
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves until
 // Close, which t.Cleanup calls.
-func Start(t testing.TB, addr string) *Kernel {
+func Start(t testing.TB, addr string) *Kernel { return StartTLS(t, addr, nil) }
+
+// StartTLS is Start with TLS when cfg is not nil.
+func StartTLS(t testing.TB, addr string, cfg *tls.Config) *Kernel {
 	t.Helper()
-	k := &Kernel{t: t, conns: map[net.Conn]struct{}{}}
+	k := &Kernel{t: t, conns: map[net.Conn]struct{}{}, tlsCfg: cfg}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("testkernel: listen: %v", err)
@@ -61,6 +66,9 @@ func Start(t testing.TB, addr string) *Kernel {
 func (k *Kernel) Addr() string { return k.addr }
 
 func (k *Kernel) serve(ln net.Listener) {
+	if k.tlsCfg != nil {
+		ln = tls.NewListener(ln, k.tlsCfg)
+	}
 	k.mu.Lock()
 	k.ln = ln
 	k.mu.Unlock()
@@ -252,8 +260,20 @@ type Client struct {
 }
 
 // Dial connects a publisher client.
-func Dial(addr string) (*Client, error) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+func Dial(addr string) (*Client, error) { return DialTLS(addr, nil) }
+
+// DialTLS is Dial with TLS when cfg is not nil.
+func DialTLS(addr string, cfg *tls.Config) (*Client, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	var (
+		c   net.Conn
+		err error
+	)
+	if cfg != nil {
+		c, err = tls.DialWithDialer(d, "tcp", addr, cfg)
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
