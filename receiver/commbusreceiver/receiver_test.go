@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/commbustest"
 	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/metadata"
 	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/testkernel"
 	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/translate"
@@ -38,25 +39,8 @@ var base = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 func at(d time.Duration) int64 { return base.Add(d).UnixMilli() }
 
 // kernelScript is two complete process lifecycles and one that stays open,
-// as a kernel publishes them.
-func kernelScript() []wire.Event {
-	k := func(d time.Duration, typ, payload string) wire.Event {
-		return wire.Event{EventType: typ, Payload: payload, Source: "kernel", TimestampMs: at(d)}
-	}
-	return []wire.Event{
-		k(0, "process.created", `{"pid":"p1","request_id":"r1","user_id":"u1","session_id":"s1"}`),
-		k(1*time.Second, "process.state_changed", `{"pid":"p1","old_state":"READY","new_state":"RUNNING","reason":"scheduled","session_id":"s1"}`),
-		k(2*time.Second, "process.state_changed", `{"pid":"p1","old_state":"RUNNING","new_state":"WAITING","reason":"clarification requested","session_id":"s1"}`),
-		k(3*time.Second, "process.resumed", `{"pid":"p1","session_id":"s1"}`),
-		k(3*time.Second, "process.state_changed", `{"pid":"p1","old_state":"WAITING","new_state":"RUNNING","reason":"resumed","session_id":"s1"}`),
-		k(4*time.Second, "envelope.snapshot", `{"pid":"p1","trigger":"terminated","envelope":{"outputs":{"final":"secret answer"}}}`),
-		k(5*time.Second, "process.terminated", `{"pid":"p1","session_id":"s1"}`),
-		k(6*time.Second, "process.created", `{"pid":"p2","request_id":"r2","user_id":"u2","session_id":"s2"}`),
-		k(7*time.Second, "resource.exhausted", `{"pid":"p2","session_id":"s2","reason":"max_tool_calls_exceeded","usage":{"llm_calls":4,"tool_calls":20,"agent_hops":3,"tokens_in":100,"tokens_out":50}}`),
-		k(8*time.Second, "process.cancelled", `{"pid":"p2","reason":"resource quota exhausted"}`),
-		k(9*time.Second, "process.created", `{"pid":"p3","request_id":"r3","user_id":"u3","session_id":"s3"}`),
-	}
-}
+// as a kernel publishes them (shared with the end-to-end suite).
+func kernelScript() []wire.Event { return commbustest.LifecycleScript(base) }
 
 // oracle runs the events through a translator configured like the receiver,
 // the independently golden-tested reference for what the pipelines get.
