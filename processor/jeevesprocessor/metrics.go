@@ -80,17 +80,6 @@ type tableDef struct {
 	active  atomic.Int64
 }
 
-// refUnresolved marks a combo reference not looked up yet.
-const refUnresolved = -2
-
-// combo holds the series references of one full label set of a family.
-type combo struct{ refs [4]int }
-
-type comboCache struct {
-	interner *aggregate.Interner
-	combos   []combo
-}
-
 // metricsEngine aggregates every span into bounded series tables and emits
 // them as cumulative metrics on each flush. One engine is shared by all faces
 // of one component ID.
@@ -110,11 +99,9 @@ type metricsEngine struct {
 	llmCalls, llmTokens, llmDur, dbDur, interrupt *tableDef
 	tables                                        []*tableDef
 
-	// combos resolve, with one lookup on a span's full label set, every
-	// series the span updates in a multi-table family (pipeline, agent, llm).
-	combos [rules.FamilyInterrupt + 1]comboCache
-	// comboLimit bounds each combo cache; at the bound it starts over.
-	comboLimit int
+	// cache resolves, with one lookup on a span's signature, every series
+	// the span updates (SPM and its family's).
+	cache *spanCache
 
 	// keepExemplar filters exemplars at flush; nil keeps all. The sampling face
 	// installs it so that exemplars only reference kept traces.
@@ -126,10 +113,7 @@ func newMetricsEngine(cfg *MetricsConfig, tb *metadata.TelemetryBuilder) (*metri
 	if err != nil {
 		return nil, err
 	}
-	e := &metricsEngine{cfg: cfg, tb: tb, now: time.Now, classifier: classifier, comboLimit: max(4*cfg.SeriesLimit, 1024)}
-	for i := range e.combos {
-		e.combos[i].interner = aggregate.NewInterner()
-	}
+	e := &metricsEngine{cfg: cfg, tb: tb, now: time.Now, classifier: classifier, cache: newSpanCache(max(4*cfg.SeriesLimit, 1024))}
 	maxEx := 0
 	if cfg.Exemplars.Enabled {
 		maxEx = cfg.Exemplars.MaxPerDataPoint
@@ -233,12 +217,13 @@ func (e *metricsEngine) consume(ctx context.Context, td ptrace.Traces) {
 		if v, ok := rs.Resource().Attributes().Get(spmServiceName); ok && v.Type() == pcommon.ValueTypeStr {
 			service, hasService = v.Str(), true
 		}
+		serviceHash := e.cache.hashString(service)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j).Spans()
 			spans += ss.Len()
 			for k := 0; k < ss.Len(); k++ {
-				e.consumeSpan(ss.At(k), service, hasService, now)
+				e.consumeSpan(ss.At(k), service, serviceHash, hasService, now)
 			}
 		}
 	}
@@ -249,87 +234,63 @@ func (e *metricsEngine) consume(ctx context.Context, td ptrace.Traces) {
 	e.tb.ConnectorJeevesSpansSeen.Add(ctx, int64(spans))
 }
 
-func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, hasService bool, now pcommon.Timestamp) {
+func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, serviceHash uint64, hasService bool, now pcommon.Timestamp) {
 	start, end := span.StartTimestamp(), span.EndTimestamp()
 	var nanos float64
 	if end > start {
 		nanos = float64(end - start)
 	}
-	status := span.Status().Code()
-	ex := aggregate.Exemplar{TraceID: span.TraceID(), SpanID: span.SpanID(), Time: end}
-	withExemplar := ex.TraceID != pcommon.TraceID{}
+	name, kind, status := span.Name(), span.Kind(), span.Status().Code()
+	m := &e.match
+	e.classifier.Classify(name, status == ptrace.StatusCodeError, span.Attributes(), m)
 
-	if e.spm != nil && hasService {
-		e.key.Reset()
-		e.key.AddString(service)
-		e.key.AddString(span.Name())
-		e.key.AddString(spanKindValue(span.Kind()))
-		e.key.AddString(statusCodeValue(status))
-		s := e.spm.table.Get(e.key.Bytes(), now)
-		ms := nanos / 1e6
-		s.Observe(ms, spmBoundsMs)
-		if withExemplar {
-			ex.Value = ms
-			s.AddExemplar(&ex)
+	h := e.cache.signature(serviceHash, hasService, name, kind, status, m)
+	ent := e.cache.find(h, service, hasService, name, kind, status, m)
+	if ent == nil {
+		ent = e.cache.insert(h, service, hasService, name, kind, status, m)
+		if e.spm == nil || !hasService {
+			ent.spm = refNone
 		}
 	}
 
-	m := &e.match
-	if !e.classifier.Classify(span.Name(), status == ptrace.StatusCodeError, span.Attributes(), m) {
-		return
+	if ent.spm != refNone {
+		if ent.spm == refUnresolved {
+			e.key.Reset()
+			e.key.AddString(service)
+			e.key.AddString(name)
+			e.key.AddString(spanKindValue(kind))
+			e.key.AddString(statusCodeValue(status))
+			ent.spm = e.spm.table.Ref(e.key.Bytes(), now)
+		}
+		e.observe(e.spm.table.At(ent.spm, now), nanos/1e6, span, spmBoundsMs)
 	}
+
 	seconds := nanos / 1e9
-	ex.Value = seconds
+	refs := &ent.refs
 	switch m.Family {
 	case rules.FamilyPipeline:
-		c := e.combo(rules.FamilyPipeline)
-		e.series(e.pipelineExec, &c.refs[0], "", now).Add(1)
-		e.observe(e.series(e.pipelineDur, &c.refs[1], "", now), seconds, &ex, withExemplar, pipelineBounds)
-		if len(m.Value(rules.PipelineReason)) > 0 {
-			e.series(e.termination, &c.refs[2], "", now).Add(1)
+		e.series(e.pipelineExec, &refs[0], "", now).Add(1)
+		e.observe(e.series(e.pipelineDur, &refs[1], "", now), seconds, span, pipelineBounds)
+		if m.Value(rules.PipelineReason) != "" {
+			e.series(e.termination, &refs[2], "", now).Add(1)
 		}
 	case rules.FamilyAgent:
-		c := e.combo(rules.FamilyAgent)
-		e.series(e.agentExec, &c.refs[0], "", now).Add(1)
-		e.observe(e.series(e.agentDur, &c.refs[1], "", now), seconds, &ex, withExemplar, agentBounds)
+		e.series(e.agentExec, &refs[0], "", now).Add(1)
+		e.observe(e.series(e.agentDur, &refs[1], "", now), seconds, span, agentBounds)
 	case rules.FamilyLLM:
-		c := e.combo(rules.FamilyLLM)
-		e.series(e.llmCalls, &c.refs[0], "", now).Add(1)
+		e.series(e.llmCalls, &refs[0], "", now).Add(1)
 		if n, ok := m.Num(rules.LLMInputTokens); ok && n >= 0 {
-			e.series(e.llmTokens, &c.refs[1], "input", now).Add(n)
+			e.series(e.llmTokens, &refs[1], "input", now).Add(n)
 		}
 		if n, ok := m.Num(rules.LLMOutputTokens); ok && n >= 0 {
-			e.series(e.llmTokens, &c.refs[2], "output", now).Add(n)
+			e.series(e.llmTokens, &refs[2], "output", now).Add(n)
 		}
-		e.observe(e.series(e.llmDur, &c.refs[3], "", now), seconds, &ex, withExemplar, llmBounds)
+		e.observe(e.series(e.llmDur, &refs[3], "", now), seconds, span, llmBounds)
 	case rules.FamilyDB:
-		e.observe(e.dbDur.table.Get(e.buildKey(e.dbDur, ""), now), seconds, &ex, withExemplar, dbBounds)
+		e.observe(e.series(e.dbDur, &refs[0], "", now), seconds, span, dbBounds)
 	case rules.FamilyInterrupt:
-		e.interrupt.table.Get(e.buildKey(e.interrupt, ""), now).Add(1)
+		e.series(e.interrupt, &refs[0], "", now).Add(1)
 	}
-}
-
-// combo returns the series references of the matched span's full label set.
-func (e *metricsEngine) combo(f rules.Family) *combo {
-	cc := &e.combos[f]
-	if cc.interner.Len() >= e.comboLimit {
-		e.resetCombos(f)
-	}
-	e.key.Reset()
-	for i := 0; i < e.match.Len(); i++ {
-		e.key.Add(e.match.Value(i))
-	}
-	id, isNew := cc.interner.Intern(e.key.Bytes())
-	if isNew {
-		cc.combos = append(cc.combos, combo{refs: [4]int{refUnresolved, refUnresolved, refUnresolved, refUnresolved}})
-	}
-	return &cc.combos[id]
-}
-
-func (e *metricsEngine) resetCombos(f rules.Family) {
-	cc := &e.combos[f]
-	cc.interner.Reset()
-	cc.combos = cc.combos[:0]
 }
 
 // series resolves ref on first use and returns its series, marked as updated.
@@ -343,7 +304,7 @@ func (e *metricsEngine) series(td *tableDef, ref *int, extra string, now pcommon
 func (e *metricsEngine) buildKey(td *tableDef, extra string) []byte {
 	e.key.Reset()
 	for _, f := range td.fields {
-		e.key.Add(e.match.Value(f))
+		e.key.AddString(e.match.Value(f))
 	}
 	if td.extra != "" {
 		e.key.AddString(extra)
@@ -351,10 +312,15 @@ func (e *metricsEngine) buildKey(td *tableDef, extra string) []byte {
 	return e.key.Bytes()
 }
 
-func (e *metricsEngine) observe(s *aggregate.Series, v float64, ex *aggregate.Exemplar, withExemplar bool, bounds []float64) {
+// observe records a duration and, while the data point's reservoir has room,
+// the span as its exemplar (spans without a trace id are skipped).
+func (e *metricsEngine) observe(s *aggregate.Series, v float64, span ptrace.Span, bounds []float64) {
 	s.Observe(v, bounds)
-	if withExemplar {
-		s.AddExemplar(ex)
+	if !s.WantsExemplar() {
+		return
+	}
+	if tid := span.TraceID(); tid != (pcommon.TraceID{}) {
+		s.AddExemplar(aggregate.Exemplar{TraceID: tid, SpanID: span.SpanID(), Time: span.EndTimestamp(), Value: v})
 	}
 }
 
@@ -371,7 +337,7 @@ func (e *metricsEngine) collect(ctx context.Context) pmetric.Metrics {
 	e.mu.Lock()
 	for i, td := range e.tables {
 		if td.table.Expire(now) {
-			e.resetCombos(td.family)
+			e.cache.reset() // series moved: cached references are stale
 		}
 		td.table.AppendTo(sm.Metrics(), now, e.keepExemplar)
 		deltas[i].overflowed, deltas[i].expired = td.table.TakeCounts()

@@ -3,54 +3,35 @@
 
 package aggregate // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/aggregate"
 
-// reservoir keeps the most recent exemplars of one data point in a fixed ring,
-// so offering one never allocates and the memory per series is fixed.
+// reservoir keeps up to len(items) exemplars of one data point: the first
+// ones offered after each flush. Checking for room before reading a span's
+// ids keeps the hot path to one comparison once it is full, and the memory
+// per series is fixed.
 type reservoir struct {
 	items []Exemplar
 	n     int // exemplars held
-	next  int // slot the next exemplar goes to
 }
 
-func (r *reservoir) add(e *Exemplar) {
-	if len(r.items) == 0 {
-		return
-	}
-	r.items[r.next] = *e
-	r.next++
-	if r.next == len(r.items) {
-		r.next = 0
-	}
+func (r *reservoir) room() bool { return r.n < len(r.items) }
+
+func (r *reservoir) add(e Exemplar) {
 	if r.n < len(r.items) {
+		r.items[r.n] = e
 		r.n++
 	}
 }
 
-// drain appends the exemplars to emit to out, oldest first, and keeps only the
-// undecided ones (in order) for the next flush.
+// drain appends the exemplars to emit to out, in the order they came, and
+// keeps only the undecided ones (in order) for the next flush; they keep
+// their slots, so undecided exemplars can never exceed the reservoir.
 func (r *reservoir) drain(out []Exemplar, keep KeepExemplarFunc) []Exemplar {
-	if r.n == 0 {
-		return out
-	}
-	size := len(r.items)
-	oldest := r.next - r.n
-	if oldest < 0 {
-		oldest += size
-	}
 	held := 0
-	// Undecided exemplars are collected first (on the stack for the usual
-	// reservoir sizes), then written back from slot 0 in age order.
-	var pending [8]Exemplar
-	var spill []Exemplar
 	for i := 0; i < r.n; i++ {
-		e := r.items[(oldest+i)%size]
+		e := r.items[i]
 		if keep != nil {
 			kept, decided := keep(e.TraceID)
 			if !decided {
-				if held < len(pending) {
-					pending[held] = e
-				} else {
-					spill = append(spill, e)
-				}
+				r.items[held] = e
 				held++
 				continue
 			}
@@ -60,14 +41,7 @@ func (r *reservoir) drain(out []Exemplar, keep KeepExemplarFunc) []Exemplar {
 		}
 		out = append(out, e)
 	}
-	for i := 0; i < held; i++ {
-		if i < len(pending) {
-			r.items[i] = pending[i]
-		} else {
-			r.items[i] = spill[i-len(pending)]
-		}
-	}
+	clear(r.items[held:r.n])
 	r.n = held
-	r.next = held % size
 	return out
 }

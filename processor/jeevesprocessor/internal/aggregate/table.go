@@ -84,8 +84,12 @@ func (s *Series) Observe(v float64, bounds []float64) {
 	s.buckets[i]++
 }
 
+// WantsExemplar reports whether the reservoir has room for one more exemplar
+// in this flush interval (check it before reading a span's ids).
+func (s *Series) WantsExemplar() bool { return s.ex.room() }
+
 // AddExemplar offers an exemplar to the series reservoir.
-func (s *Series) AddExemplar(e *Exemplar) { s.ex.add(e) }
+func (s *Series) AddExemplar(e Exemplar) { s.ex.add(e) }
 
 // Table holds the series of one Spec, bounded by Spec.Limit.
 type Table struct {

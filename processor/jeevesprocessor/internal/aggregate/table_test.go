@@ -109,7 +109,9 @@ func TestHistogramBucketsAndExemplars(t *testing.T) {
 	for i, v := range []float64{0.1, 0.5, 1, 1.5} { // le semantics: 0.1 in the first bucket
 		s := tab.Get(key("select"), 5)
 		s.Observe(v, tab.Spec().Bounds)
-		s.AddExemplar(&Exemplar{TraceID: pcommon.TraceID{byte(i + 1)}, SpanID: pcommon.SpanID{1}, Time: 7, Value: v})
+		if s.WantsExemplar() {
+			s.AddExemplar(Exemplar{TraceID: pcommon.TraceID{byte(i + 1)}, SpanID: pcommon.SpanID{1}, Time: 7, Value: v})
+		}
 	}
 	ms := pmetric.NewMetricSlice()
 	tab.AppendTo(ms, 9, nil)
@@ -121,64 +123,59 @@ func TestHistogramBucketsAndExemplars(t *testing.T) {
 	assert.Equal(t, pcommon.Timestamp(5), dp.StartTimestamp())
 	assert.Equal(t, pcommon.Timestamp(9), dp.Timestamp())
 	assert.Equal(t, pmetric.AggregationTemporalityCumulative, ms.At(0).Histogram().AggregationTemporality())
-	// Capped at 2, the most recent win, oldest first.
+	// Capped at 2: the first two of the interval, in order.
 	require.Equal(t, 2, dp.Exemplars().Len())
-	assert.Equal(t, pcommon.TraceID{3}, dp.Exemplars().At(0).TraceID())
-	assert.Equal(t, pcommon.TraceID{4}, dp.Exemplars().At(1).TraceID())
-	assert.InDelta(t, 1.5, dp.Exemplars().At(1).DoubleValue(), 0)
+	assert.Equal(t, pcommon.TraceID{1}, dp.Exemplars().At(0).TraceID())
+	assert.Equal(t, pcommon.TraceID{2}, dp.Exemplars().At(1).TraceID())
+	assert.InDelta(t, 0.5, dp.Exemplars().At(1).DoubleValue(), 0)
+	assert.Equal(t, pcommon.Timestamp(7), dp.Exemplars().At(1).Timestamp())
+	assert.Equal(t, pcommon.SpanID{1}, dp.Exemplars().At(1).SpanID())
 
-	// Emitted exemplars are not emitted again.
+	// Emitted exemplars are not emitted again, and the flush makes room.
 	ms = pmetric.NewMetricSlice()
 	tab.AppendTo(ms, 10, nil)
 	assert.Equal(t, 0, ms.At(0).Histogram().DataPoints().At(0).Exemplars().Len())
+	assert.True(t, tab.Get(key("select"), 11).WantsExemplar())
 }
 
 func TestKeepExemplarHook(t *testing.T) {
 	var r reservoir
 	r.items = make([]Exemplar, 4)
-	for i := 1; i <= 6; i++ { // 1 and 2 fall out of the ring
-		r.add(&Exemplar{TraceID: pcommon.TraceID{byte(i)}})
+	for i := 1; i <= 6; i++ { // 5 and 6 find no room
+		r.add(Exemplar{TraceID: pcommon.TraceID{byte(i)}})
 	}
+	assert.False(t, r.room())
 	decisions := map[byte][2]bool{ // keep, decided
-		3: {true, true}, 4: {false, true}, 5: {false, false}, 6: {true, true},
+		1: {true, true}, 2: {false, true}, 3: {false, false}, 4: {true, true},
 	}
 	keep := func(id pcommon.TraceID) (bool, bool) { d := decisions[id[0]]; return d[0], d[1] }
 	out := r.drain(nil, keep)
-	assert.Equal(t, []pcommon.TraceID{{3}, {6}}, traceIDs(out))
+	assert.Equal(t, []pcommon.TraceID{{1}, {4}}, traceIDs(out))
 	assert.Equal(t, 1, r.n, "undecided exemplar held")
 
-	// Held exemplars stay bounded: new ones push the oldest out.
+	// Held exemplars keep their slot: three new ones fit, the fourth does not.
 	for i := 7; i <= 10; i++ {
-		r.add(&Exemplar{TraceID: pcommon.TraceID{byte(i)}})
+		r.add(Exemplar{TraceID: pcommon.TraceID{byte(i)}})
 	}
 	assert.Equal(t, 4, r.n)
 	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return true, true })
-	assert.Equal(t, []pcommon.TraceID{{7}, {8}, {9}, {10}}, traceIDs(out))
+	assert.Equal(t, []pcommon.TraceID{{3}, {7}, {8}, {9}}, traceIDs(out))
 
 	// Undecided exemplars come back, in order, at the next flush.
 	for i := 11; i <= 13; i++ {
-		r.add(&Exemplar{TraceID: pcommon.TraceID{byte(i)}})
+		r.add(Exemplar{TraceID: pcommon.TraceID{byte(i)}})
 	}
 	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false })
 	assert.Empty(t, out)
 	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return true, true })
 	assert.Equal(t, []pcommon.TraceID{{11}, {12}, {13}}, traceIDs(out))
 	assert.Zero(t, r.n)
-}
 
-func TestReservoirLargerThanStackBuffer(t *testing.T) {
-	var r reservoir
-	r.items = make([]Exemplar, 20)
-	for i := 1; i <= 25; i++ {
-		r.add(&Exemplar{TraceID: pcommon.TraceID{byte(i)}})
-	}
-	out := r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false })
+	// Dropped exemplars free their slots.
+	r.add(Exemplar{TraceID: pcommon.TraceID{20}})
+	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, true })
 	assert.Empty(t, out)
-	assert.Equal(t, 20, r.n)
-	out = r.drain(nil, nil)
-	require.Len(t, out, 20)
-	assert.Equal(t, pcommon.TraceID{6}, out[0].TraceID)
-	assert.Equal(t, pcommon.TraceID{25}, out[19].TraceID)
+	assert.Zero(t, r.n)
 }
 
 func traceIDs(es []Exemplar) []pcommon.TraceID {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -49,6 +50,7 @@ type condition struct {
 
 type compiledRule struct {
 	family     Family
+	keys       keySet // attributes read by this rule's fields and dimensions
 	exact      []string
 	prefixes   []string
 	exExact    []string
@@ -62,10 +64,10 @@ type compiledRule struct {
 type Classifier struct {
 	rules    []compiledRule
 	keyIndex map[string]uint16
-	keys     keyTable
-	// keyLens has bit n set when some looked-up attribute key has length n, so
-	// most attribute keys are skipped without a lookup.
-	keyLens  [4]uint64
+	keyNames []string
+	// condKeys are the attributes any rule condition reads: the only ones
+	// scanned for a span until a rule matches.
+	condKeys keySet
 	dimNames [familyCount][]string
 
 	values []pcommon.Value
@@ -73,25 +75,21 @@ type Classifier struct {
 	gen    uint32
 }
 
-// Match is the result of Classify. Its label values stay valid until the next
-// Classify call with the same Match.
+// Match is the result of Classify. Its label values are not copied: they
+// point into the span's attributes or into a scratch buffer that the next
+// Classify call with the same Match overwrites, so they must be copied
+// (strings.Clone, or into a key) to outlive it.
 type Match struct {
 	Family Family
 	n      int
 	buf    []byte
-	ends   [MaxFields]int
+	vals   [MaxFields]string
 	has    [MaxFields]bool
 	nums   [MaxFields]int64
 }
 
-// Value returns the label value of field i.
-func (m *Match) Value(i int) []byte {
-	start := 0
-	if i > 0 {
-		start = m.ends[i-1]
-	}
-	return m.buf[start:m.ends[i]]
-}
+// Value returns the label value of field i ("" for numeric fields).
+func (m *Match) Value(i int) string { return m.vals[i] }
 
 // Has reports whether field i got a value (from an attribute, fallback or default).
 func (m *Match) Has(i int) bool { return m.has[i] }
@@ -211,7 +209,27 @@ func Compile(ruleList []Rule, dims map[string][]Dimension) (*Classifier, error) 
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c.keys = newKeyTable(c.keyIndex)
+	condKeys := map[string]uint16{}
+	for i := range c.rules {
+		r := &c.rules[i]
+		for _, cond := range r.conds {
+			condKeys[c.keyNames[cond.slot]] = cond.slot
+		}
+		fieldKeys := map[string]uint16{}
+		primary := map[string]bool{}
+		for j := range r.fields {
+			if sl := r.fields[j].slots; len(sl) > 0 {
+				primary[c.keyNames[sl[0]]] = true
+			}
+			for src := &r.fields[j]; src != nil; src = src.then {
+				for _, sl := range src.slots {
+					fieldKeys[c.keyNames[sl]] = sl
+				}
+			}
+		}
+		r.keys = newKeySet(fieldKeys, primary)
+	}
+	c.condKeys = newKeySet(condKeys, nil)
 	c.values = make([]pcommon.Value, len(c.keyIndex))
 	c.seen = make([]uint32, len(c.keyIndex))
 	return c, nil
@@ -223,9 +241,7 @@ func (c *Classifier) slot(key string) uint16 {
 	}
 	s := uint16(len(c.keyIndex))
 	c.keyIndex[key] = s
-	if n := len(key); n < 256 {
-		c.keyLens[n/64] |= 1 << (n % 64)
-	}
+	c.keyNames = append(c.keyNames, key)
 	return s
 }
 
@@ -272,26 +288,65 @@ func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, 
 		clear(c.seen)
 		c.gen = 1
 	}
-	for k, v := range attrs.All() {
-		n := len(k)
-		if n >= 256 || c.keyLens[n/64]&(1<<(n%64)) == 0 {
-			continue
-		}
-		if s, ok := c.keys.find(k); ok {
-			c.values[s] = v
-			c.seen[s] = c.gen
-		}
-	}
+	condsScanned := false
 	for i := range c.rules {
 		r := &c.rules[i]
 		suffixAt, ok := r.matchName(spanName)
-		if !ok || !c.condsHold(r.conds) {
+		if !ok {
 			continue
 		}
+		if len(r.conds) > 0 {
+			if !condsScanned {
+				c.scan(attrs, &c.condKeys)
+				condsScanned = true
+			}
+			if !c.condsHold(r.conds) {
+				continue
+			}
+		}
+		c.scan(attrs, &r.keys)
 		c.fill(r, spanName, suffixAt, isError, m)
 		return true
 	}
 	m.Family = FamilyNone
+	return false
+}
+
+// scan records the span's values of the attributes in ks, in one pass.
+func (c *Classifier) scan(attrs pcommon.Map, ks *keySet) {
+	if ks.empty {
+		return
+	}
+	found := 0
+	for k, v := range attrs.All() {
+		n := len(k)
+		if n >= 256 || ks.lens[n/64]&(1<<(n%64)) == 0 {
+			continue
+		}
+		e := ks.table.find(k)
+		if e == nil {
+			continue
+		}
+		c.values[e.slot] = v
+		c.seen[e.slot] = c.gen
+		// A first choice with a usable value settles its field: when every
+		// field is settled, the remaining attributes cannot change the result.
+		if e.primary && usable(v) {
+			if found++; found == ks.primaries {
+				return
+			}
+		}
+	}
+}
+
+// usable reports whether v yields a value (a non-empty string or a scalar).
+func usable(v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str() != ""
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		return true
+	}
 	return false
 }
 
@@ -357,54 +412,69 @@ func (c *Classifier) fill(r *compiledRule, spanName string, suffixAt int, isErro
 	m.buf = m.buf[:0]
 	for i := range r.fields {
 		src := &r.fields[i]
-		m.has[i] = false
-		m.nums[i] = 0
 		if src.numeric {
+			m.vals[i] = ""
 			m.nums[i], m.has[i] = c.number(src)
-			m.ends[i] = len(m.buf)
 			continue
 		}
-		start := len(m.buf)
-		m.buf = c.appendSource(m.buf, src, spanName, suffixAt, isError)
-		m.has[i] = len(m.buf) > start
-		m.ends[i] = len(m.buf)
+		m.nums[i] = 0
+		m.vals[i] = c.value(src, spanName, suffixAt, isError, m)
+		m.has[i] = m.vals[i] != ""
 	}
 }
 
-// appendSource appends the value of src: its first present non-empty
-// attribute, else its `then` source, else its fallback, else its default.
-func (c *Classifier) appendSource(buf []byte, src *source, spanName string, suffixAt int, isError bool) []byte {
-	start := len(buf)
+// value returns the value of src: its first present non-empty attribute,
+// else its `then` source, else its fallback, else its default. Untransformed
+// strings are returned as they are (no copy); everything else is written to
+// m.buf and returned as a string over those bytes.
+func (c *Classifier) value(src *source, spanName string, suffixAt int, isError bool, m *Match) string {
 	for _, s := range src.slots {
 		if c.seen[s] != c.gen {
 			continue
 		}
-		buf = appendValue(buf, c.values[s], src.transform)
-		if len(buf) > start {
-			return buf
+		v := c.values[s]
+		if src.transform == transformNone && v.Type() == pcommon.ValueTypeStr {
+			if str := v.Str(); str != "" {
+				return str
+			}
+			continue
+		}
+		start := len(m.buf)
+		m.buf = appendValue(m.buf, v, src.transform)
+		if len(m.buf) > start {
+			return bytesString(m.buf[start:])
 		}
 	}
 	if src.then != nil {
-		if buf = c.appendSource(buf, src.then, spanName, suffixAt, isError); len(buf) > start {
-			return buf
+		if str := c.value(src.then, spanName, suffixAt, isError, m); str != "" {
+			return str
 		}
 	}
 	switch src.fallback {
 	case fallbackStatus:
 		if isError {
-			return append(buf, "error"...)
+			return "error"
 		}
-		return append(buf, "success"...)
+		return "success"
 	case fallbackSuffix:
 		if suffixAt >= 0 && suffixAt < len(spanName) {
-			buf = appendTransformed(buf, spanName[suffixAt:], src.transform)
+			if src.transform == transformNone {
+				return spanName[suffixAt:]
+			}
+			start := len(m.buf)
+			m.buf = appendTransformed(m.buf, spanName[suffixAt:], src.transform)
+			if len(m.buf) > start {
+				return bytesString(m.buf[start:])
+			}
 		}
 	}
-	if len(buf) == start {
-		buf = append(buf, src.def...)
-	}
-	return buf
+	return src.def
 }
+
+// bytesString views b as a string without copying. b must not be written to
+// while the string is in use: Match only appends to its buffer during one
+// Classify call and resets it at the next one.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (c *Classifier) number(src *source) (int64, bool) {
 	for _, s := range src.slots {

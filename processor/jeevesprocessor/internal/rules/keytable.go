@@ -13,9 +13,10 @@ type keyTable struct {
 }
 
 type keyEntry struct {
-	key  string
-	slot uint16
-	used bool
+	key     string
+	slot    uint16
+	used    bool
+	primary bool // first choice of some field: once all are found, scanning can stop
 }
 
 func keyHash(k string) uint32 {
@@ -26,7 +27,7 @@ func keyHash(k string) uint32 {
 	return uint32(n)*0x9E3779B1 ^ uint32(k[0])*0x85EBCA77 ^ uint32(k[n/2])*0xC2B2AE3D ^ uint32(k[n-1])*0x27D4EB2F
 }
 
-func newKeyTable(keys map[string]uint16) keyTable {
+func newKeyTable(keys map[string]uint16, primary map[string]bool) keyTable {
 	size := 64
 	for size < 4*len(keys) {
 		size *= 2
@@ -37,19 +38,40 @@ func newKeyTable(keys map[string]uint16) keyTable {
 		for t.entries[i].used {
 			i = (i + 1) & t.mask
 		}
-		t.entries[i] = keyEntry{key: k, slot: s, used: true}
+		t.entries[i] = keyEntry{key: k, slot: s, used: true, primary: primary[k]}
 	}
 	return t
 }
 
-func (t *keyTable) find(k string) (uint16, bool) {
+func (t *keyTable) find(k string) *keyEntry {
 	for i := keyHash(k) & t.mask; ; i = (i + 1) & t.mask {
 		e := &t.entries[i]
 		if !e.used {
-			return 0, false
+			return nil
 		}
 		if e.key == k {
-			return e.slot, true
+			return e
 		}
 	}
+}
+
+// keySet is a keyTable plus a bitmap of the key lengths it holds, so most
+// attribute keys are skipped without hashing.
+type keySet struct {
+	table     keyTable
+	lens      [4]uint64
+	empty     bool
+	primaries int
+}
+
+// newKeySet builds a key set; primary marks the keys that are the first
+// choice of a field, so a scan may stop once all of them are found.
+func newKeySet(keys map[string]uint16, primary map[string]bool) keySet {
+	ks := keySet{table: newKeyTable(keys, primary), empty: len(keys) == 0, primaries: len(primary)}
+	for k := range keys {
+		if n := len(k); n < 256 {
+			ks.lens[n/64] |= 1 << (n % 64)
+		}
+	}
+	return ks
 }

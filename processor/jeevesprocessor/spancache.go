@@ -1,0 +1,164 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package jeevesprocessor // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor"
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
+)
+
+// Series references held by a spanEntry.
+const (
+	refUnresolved = -2 // not looked up yet
+	refNone       = -3 // the span feeds no series of this kind
+)
+
+// spanEntry remembers, for one span signature (service, span name, kind,
+// status, matched family and its label values), the series it updates, so a
+// span seen before costs one lookup whatever it feeds.
+type spanEntry struct {
+	hash    uint64
+	service string
+	hasSvc  bool
+	name    string
+	kind    ptrace.SpanKind
+	status  ptrace.StatusCode
+	family  rules.Family
+	vals    []string
+	spm     int    // SPM series, refNone without SPM
+	refs    [4]int // family series, by family slot
+}
+
+// spanCache finds span entries by a 64-bit hash of the signature, confirmed
+// by comparing every component, so collisions cannot mix signatures. Values
+// are compared straight against the span's strings: nothing is copied unless
+// the signature is new. It holds at most limit entries and starts over when
+// full, or when series move (expiry).
+type spanCache struct {
+	seed    maphash.Seed
+	slots   []cacheSlot
+	mask    uint64
+	entries []spanEntry
+	limit   int
+}
+
+type cacheSlot struct {
+	hash uint64
+	pos  int32 // entry position+1; 0 = empty
+}
+
+func newSpanCache(limit int) *spanCache {
+	c := &spanCache{seed: maphash.MakeSeed(), limit: limit}
+	c.slots = make([]cacheSlot, 64)
+	c.mask = 63
+	return c
+}
+
+func mix(h, v uint64) uint64 {
+	return bits.RotateLeft64(h^v, 27) * 0x9E3779B97F4A7C15
+}
+
+func (c *spanCache) hashString(s string) uint64 { return maphash.String(c.seed, s) }
+
+// signature hashes a span's signature; serviceHash is hashString(service),
+// computed once per resource.
+func (c *spanCache) signature(serviceHash uint64, hasSvc bool, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) uint64 {
+	h := mix(serviceHash, c.hashString(name))
+	flags := uint64(kind)<<16 | uint64(status)<<8 | uint64(m.Family)
+	if hasSvc {
+		flags |= 1 << 32
+	}
+	h = mix(h, flags)
+	if m.Family != rules.FamilyNone {
+		for i := 0; i < m.Len(); i++ {
+			h = mix(h, c.hashString(m.Value(i)))
+		}
+	}
+	return h
+}
+
+// find returns the entry of the signature, or nil.
+func (c *spanCache) find(h uint64, service string, hasSvc bool, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
+	for i := h & c.mask; ; i = (i + 1) & c.mask {
+		s := c.slots[i]
+		if s.pos == 0 {
+			return nil
+		}
+		if s.hash != h {
+			continue
+		}
+		e := &c.entries[s.pos-1]
+		if e.name == name && e.service == service && e.hasSvc == hasSvc && e.kind == kind && e.status == status && e.family == m.Family && sameValues(e.vals, m) {
+			return e
+		}
+	}
+}
+
+func sameValues(vals []string, m *rules.Match) bool {
+	if m.Family == rules.FamilyNone {
+		return len(vals) == 0
+	}
+	if len(vals) != m.Len() {
+		return false
+	}
+	for i, v := range vals {
+		if v != m.Value(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// insert adds a new signature with unresolved references, copying its strings.
+func (c *spanCache) insert(h uint64, service string, hasSvc bool, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
+	if len(c.entries) >= c.limit {
+		c.reset()
+	}
+	e := spanEntry{
+		hash: h, service: strings.Clone(service), hasSvc: hasSvc, name: strings.Clone(name), kind: kind, status: status, family: m.Family,
+		spm: refUnresolved, refs: [4]int{refUnresolved, refUnresolved, refUnresolved, refUnresolved},
+	}
+	if m.Family != rules.FamilyNone {
+		e.vals = make([]string, m.Len())
+		for i := range e.vals {
+			e.vals[i] = strings.Clone(m.Value(i))
+		}
+	}
+	if (len(c.entries)+1)*2 > len(c.slots) {
+		c.grow(len(c.slots) * 2)
+	}
+	c.entries = append(c.entries, e)
+	c.put(h, len(c.entries)-1)
+	return &c.entries[len(c.entries)-1]
+}
+
+func (c *spanCache) put(h uint64, pos int) {
+	i := h & c.mask
+	for c.slots[i].pos != 0 {
+		i = (i + 1) & c.mask
+	}
+	c.slots[i] = cacheSlot{hash: h, pos: int32(pos + 1)}
+}
+
+func (c *spanCache) grow(size int) {
+	c.slots = make([]cacheSlot, size)
+	c.mask = uint64(size - 1)
+	for i := range c.entries {
+		c.put(c.entries[i].hash, i)
+	}
+}
+
+// reset forgets every entry, keeping the slot array.
+func (c *spanCache) reset() {
+	clear(c.slots)
+	clear(c.entries)
+	c.entries = c.entries[:0]
+}
+
+func (c *spanCache) len() int { return len(c.entries) }
