@@ -198,24 +198,6 @@ func TestIndexGrowsAndFindsEverything(t *testing.T) {
 	assert.LessOrEqual(t, len(tab.index.slots), 32_768, "index stays within 4x the limit")
 }
 
-func TestInterner(t *testing.T) {
-	n := NewInterner()
-	id, isNew := n.Intern(key("a"))
-	assert.Equal(t, 0, id)
-	assert.True(t, isNew)
-	id, isNew = n.Intern(key("b"))
-	assert.Equal(t, 1, id)
-	assert.True(t, isNew)
-	id, isNew = n.Intern(key("a"))
-	assert.Equal(t, 0, id)
-	assert.False(t, isNew)
-	n.Reset()
-	assert.Equal(t, 0, n.Len())
-	id, isNew = n.Intern(key("b"))
-	assert.Equal(t, 0, id)
-	assert.True(t, isNew)
-}
-
 func TestDecodeKey(t *testing.T) {
 	assert.Equal(t, []string{"a", "", "ccc"}, decodeKey(string(key("a", "", "ccc")), 3))
 	assert.Equal(t, []string{"a", ""}, decodeKey(string(key("a")), 2), "missing labels are empty")
