@@ -4,9 +4,11 @@
 package jeevesprocessor // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor"
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 	"strings"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -41,7 +43,7 @@ type spanEntry struct {
 // the signature is new. It holds at most limit entries and starts over when
 // full, or when series move (expiry).
 type spanCache struct {
-	seed    maphash.Seed
+	seed64  uint64
 	slots   []cacheSlot
 	mask    uint64
 	entries []spanEntry
@@ -54,7 +56,7 @@ type cacheSlot struct {
 }
 
 func newSpanCache(limit int) *spanCache {
-	c := &spanCache{seed: maphash.MakeSeed(), limit: limit}
+	c := &spanCache{seed64: maphash.Comparable(maphash.MakeSeed(), 0), limit: limit}
 	c.slots = make([]cacheSlot, 64)
 	c.mask = 63
 	return c
@@ -64,7 +66,24 @@ func mix(h, v uint64) uint64 {
 	return bits.RotateLeft64(h^v, 27) * 0x9E3779B97F4A7C15
 }
 
-func (c *spanCache) hashString(s string) uint64 { return maphash.String(c.seed, s) }
+// hashString is a fast, seeded hash for the short strings of a signature:
+// 8-byte words, multiply-mixed. Its quality only affects probe lengths, never
+// correctness, because every hit is confirmed by comparing the strings.
+func (c *spanCache) hashString(s string) uint64 {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	h := c.seed64 ^ uint64(len(b))*0x9E3779B97F4A7C15
+	for len(b) >= 8 {
+		h = mix(h, binary.LittleEndian.Uint64(b))
+		b = b[8:]
+	}
+	var tail uint64
+	if len(b) >= 4 {
+		tail = uint64(binary.LittleEndian.Uint32(b))<<32 | uint64(binary.LittleEndian.Uint32(b[len(b)-4:]))
+	} else if len(b) > 0 {
+		tail = uint64(b[0])<<16 | uint64(b[len(b)/2])<<8 | uint64(b[len(b)-1])
+	}
+	return mix(h, tail)
+}
 
 // signature hashes a span's signature; serviceHash is hashString(service),
 // computed once per resource.

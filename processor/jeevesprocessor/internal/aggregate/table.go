@@ -77,9 +77,16 @@ func (s *Series) Observe(v float64, bounds []float64) {
 	s.sum++
 	s.count++
 	s.total += v
-	i := 0
-	for i < len(bounds) && v > bounds[i] {
-		i++
+	// First bound >= v (bucket i holds (bounds[i-1], bounds[i]]); binary
+	// search, as SPM has 16 bounds.
+	i, j := 0, len(bounds)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if v > bounds[h] {
+			i = h + 1
+		} else {
+			j = h
+		}
 	}
 	s.buckets[i]++
 }
