@@ -1,0 +1,76 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package jeevesprocessor
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
+)
+
+func llmMatch(t *testing.T, provider, model string) *rules.Match {
+	t.Helper()
+	c, err := rules.Compile(rules.DefaultRules(), nil)
+	require.NoError(t, err)
+	attrs := pcommon.NewMap()
+	attrs.PutStr("jeeves.llm.provider", provider)
+	attrs.PutStr("jeeves.llm.model", model)
+	m := &rules.Match{}
+	require.True(t, c.Classify("llm.provider.call", false, attrs, m))
+	return m
+}
+
+// TestSpanCacheCollisionsNeverMerge forces every signature onto one hash:
+// lookups must still tell them apart by comparing the strings.
+func TestSpanCacheCollisionsNeverMerge(t *testing.T) {
+	c := newSpanCache(100)
+	const h = 42
+	a := llmMatch(t, "openai", "gpt-4o")
+	b := llmMatch(t, "openai", "gpt-4o-mini")
+	ea := c.insert(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a)
+	ea.refs[0] = 7
+	assert.Nil(t, c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b), "other label value")
+	assert.Nil(t, c.find(h, "svc2", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a), "other service")
+	assert.Nil(t, c.find(h, "svc", false, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a), "service missing")
+	assert.Nil(t, c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindServer, ptrace.StatusCodeOk, a), "other kind")
+	assert.Nil(t, c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeError, a), "other status")
+	eb := c.insert(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b)
+	eb.refs[0] = 8
+	got := c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a)
+	require.NotNil(t, got)
+	assert.Equal(t, 7, got.refs[0])
+	got = c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b)
+	require.NotNil(t, got)
+	assert.Equal(t, 8, got.refs[0])
+}
+
+func TestSpanCacheStartsOverAtItsLimit(t *testing.T) {
+	c := newSpanCache(3)
+	none := &rules.Match{}
+	for i, name := range []string{"a", "b", "c"} {
+		c.insert(uint64(i), "svc", true, name, ptrace.SpanKindServer, ptrace.StatusCodeUnset, none)
+	}
+	assert.Equal(t, 3, c.len())
+	c.insert(9, "svc", true, "d", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none)
+	assert.Equal(t, 1, c.len())
+	assert.Nil(t, c.find(0, "svc", true, "a", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none))
+	assert.NotNil(t, c.find(9, "svc", true, "d", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none))
+}
+
+func TestSpanCacheHashSeparatesShortStrings(t *testing.T) {
+	c := newSpanCache(1)
+	seen := map[uint64]string{}
+	for _, s := range []string{"", "a", "b", "ab", "ba", "abc", "success", "error", "abcdefgh", "abcdefghi", "abcdefgi"} {
+		h := c.hashString(s)
+		if prev, dup := seen[h]; dup {
+			t.Fatalf("%q and %q hash alike", prev, s)
+		}
+		seen[h] = s
+	}
+}
