@@ -40,6 +40,8 @@ type collectorOptions struct {
 	Config string
 	// Env is added to the process environment after the port variables, so it can override them.
 	Env map[string]string
+	// Overrides are merged over Config in order, as further --config flags (e.g. "yaml:a::b: 1").
+	Overrides []string
 }
 
 // freePort returns a loopback address with a port that was free a moment ago.
@@ -86,7 +88,11 @@ func startCollector(t *testing.T, opts collectorOptions) *collector {
 	for k, v := range opts.Env {
 		env[k] = v
 	}
-	c.cmd = exec.Command(collectorBin, "--config", opts.Config)
+	args := []string{"--config", opts.Config}
+	for _, o := range opts.Overrides {
+		args = append(args, "--config", o)
+	}
+	c.cmd = exec.Command(collectorBin, args...)
 	c.cmd.Env = os.Environ()
 	for k, v := range env {
 		c.cmd.Env = append(c.cmd.Env, k+"="+v)
