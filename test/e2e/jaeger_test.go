@@ -40,29 +40,7 @@ func startJaeger(t *testing.T) *jaegerServer {
 	cmd.Env = append(os.Environ(),
 		"JAEGER_OTLP_GRPC="+j.OTLPGRPC, "JAEGER_QUERY_HTTP="+j.Query,
 		"JAEGER_QUERY_GRPC="+freePort(t), "JAEGER_HEALTH="+health)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("jaeger output:\n%s", out.String())
-		}
-	})
-	eventually(t, 60*time.Second, func() string {
-		resp, err := http.Get("http://" + j.Query + "/api/services")
-		if err != nil {
-			return err.Error()
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return resp.Status
-		}
-		return ""
-	})
+	startBackend(t, "jaeger", cmd, "http://"+j.Query+"/api/services", 60*time.Second)
 	return j
 }
 

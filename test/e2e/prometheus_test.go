@@ -48,31 +48,9 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	p := &prometheusServer{Addr: freePort(t)}
-	out := &syncBuffer{}
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+p.Addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out.String())
-		}
-	})
-	eventually(t, 30*time.Second, func() string {
-		resp, err := http.Get("http://" + p.Addr + "/-/ready")
-		if err != nil {
-			return err.Error()
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return resp.Status
-		}
-		return ""
-	})
+	startBackend(t, "prometheus", cmd, "http://"+p.Addr+"/-/ready", 30*time.Second)
 	return p
 }
 
