@@ -90,7 +90,7 @@ type metricsEngine struct {
 
 	mu         sync.Mutex
 	classifier *rules.Classifier
-	match      rules.Match
+	match      *rules.Match
 	key        aggregate.Key
 
 	spm                                           *tableDef
@@ -113,7 +113,7 @@ func newMetricsEngine(cfg *MetricsConfig, tb *metadata.TelemetryBuilder) (*metri
 	if err != nil {
 		return nil, err
 	}
-	e := &metricsEngine{cfg: cfg, tb: tb, now: time.Now, classifier: classifier, cache: newSpanCache(max(4*cfg.SeriesLimit, 1024))}
+	e := &metricsEngine{cfg: cfg, tb: tb, now: time.Now, classifier: classifier, match: new(rules.Match), cache: newSpanCache(max(4*cfg.SeriesLimit, 1024))}
 	maxEx := 0
 	if cfg.Exemplars.Enabled {
 		maxEx = cfg.Exemplars.MaxPerDataPoint
@@ -217,13 +217,13 @@ func (e *metricsEngine) consume(ctx context.Context, td ptrace.Traces) {
 		if v, ok := rs.Resource().Attributes().Get(spmServiceName); ok && v.Type() == pcommon.ValueTypeStr {
 			service, hasService = v.Str(), true
 		}
-		serviceHash := e.cache.hashString(service)
+		serviceID := e.cache.serviceID(service, hasService)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j).Spans()
 			spans += ss.Len()
 			for k := 0; k < ss.Len(); k++ {
-				e.consumeSpan(ss.At(k), service, serviceHash, hasService, now)
+				e.consumeSpan(ss.At(k), service, serviceID, now)
 			}
 		}
 	}
@@ -234,21 +234,23 @@ func (e *metricsEngine) consume(ctx context.Context, td ptrace.Traces) {
 	e.tb.ConnectorJeevesSpansSeen.Add(ctx, int64(spans))
 }
 
-func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, serviceHash uint64, hasService bool, now pcommon.Timestamp) {
+// consumeSpan aggregates one span; serviceID is 0 when the resource has no
+// service.name.
+func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, serviceID uint32, now pcommon.Timestamp) {
 	start, end := span.StartTimestamp(), span.EndTimestamp()
 	var nanos float64
 	if end > start {
 		nanos = float64(end - start)
 	}
 	name, kind, status := span.Name(), span.Kind(), span.Status().Code()
-	m := &e.match
+	m := e.match
 	e.classifier.Classify(name, status == ptrace.StatusCodeError, span.Attributes(), m)
 
-	h := e.cache.signature(serviceHash, hasService, name, kind, status, m)
-	ent := e.cache.find(h, service, hasService, name, kind, status, m)
+	h := e.cache.signature(serviceID, name, kind, status, m)
+	ent := e.cache.find(h, serviceID, name, kind, status, m)
 	if ent == nil {
-		ent = e.cache.insert(h, service, hasService, name, kind, status, m)
-		if e.spm == nil || !hasService {
+		ent = e.cache.insert(h, serviceID, name, kind, status, m)
+		if e.spm == nil || serviceID == 0 {
 			ent.spm = refNone
 		}
 	}

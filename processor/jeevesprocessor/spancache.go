@@ -26,8 +26,7 @@ const (
 // span seen before costs one lookup whatever it feeds.
 type spanEntry struct {
 	hash    uint64
-	service string
-	hasSvc  bool
+	service uint32 // serviceID
 	name    string
 	kind    ptrace.SpanKind
 	status  ptrace.StatusCode
@@ -43,11 +42,12 @@ type spanEntry struct {
 // the signature is new. It holds at most limit entries and starts over when
 // full, or when series move (expiry).
 type spanCache struct {
-	seed64  uint64
-	slots   []cacheSlot
-	mask    uint64
-	entries []spanEntry
-	limit   int
+	seed64   uint64
+	services map[string]uint32 // service name → id; id 0 means no service.name
+	slots    []cacheSlot
+	mask     uint64
+	entries  []spanEntry
+	limit    int
 }
 
 type cacheSlot struct {
@@ -56,7 +56,7 @@ type cacheSlot struct {
 }
 
 func newSpanCache(limit int) *spanCache {
-	c := &spanCache{seed64: maphash.Comparable(maphash.MakeSeed(), 0), limit: limit}
+	c := &spanCache{seed64: maphash.Comparable(maphash.MakeSeed(), 0), limit: limit, services: map[string]uint32{}}
 	c.slots = make([]cacheSlot, 64)
 	c.mask = 63
 	return c
@@ -85,15 +85,31 @@ func (c *spanCache) hashString(s string) uint64 {
 	return mix(h, tail)
 }
 
-// signature hashes a span's signature; serviceHash is hashString(service),
-// computed once per resource.
-func (c *spanCache) signature(serviceHash uint64, hasSvc bool, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) uint64 {
-	h := mix(serviceHash, c.hashString(name))
-	flags := uint64(kind)<<16 | uint64(status)<<8 | uint64(m.Family)
-	if hasSvc {
-		flags |= 1 << 32
+// serviceID returns a small id for a resource's service.name (0 when it has
+// none), looked up once per resource so spans compare an int, not a string.
+// Ids live as long as the entries: the cache starts over when ids run out.
+func (c *spanCache) serviceID(service string, hasService bool) uint32 {
+	if !hasService {
+		return 0
 	}
-	h = mix(h, flags)
+	if id, ok := c.services[service]; ok {
+		return id
+	}
+	if len(c.services) >= maxServices {
+		c.reset()
+	}
+	id := uint32(len(c.services) + 1)
+	c.services[strings.Clone(service)] = id
+	return id
+}
+
+// maxServices bounds the service ids held by a span cache.
+const maxServices = 4096
+
+// signature hashes a span's signature.
+func (c *spanCache) signature(service uint32, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) uint64 {
+	h := mix(c.seed64^uint64(service), c.hashString(name))
+	h = mix(h, uint64(kind)<<16|uint64(status)<<8|uint64(m.Family))
 	if m.Family != rules.FamilyNone {
 		for i := 0; i < m.Len(); i++ {
 			h = mix(h, c.hashString(m.Value(i)))
@@ -103,7 +119,7 @@ func (c *spanCache) signature(serviceHash uint64, hasSvc bool, name string, kind
 }
 
 // find returns the entry of the signature, or nil.
-func (c *spanCache) find(h uint64, service string, hasSvc bool, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
+func (c *spanCache) find(h uint64, service uint32, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
 	for i := h & c.mask; ; i = (i + 1) & c.mask {
 		s := c.slots[i]
 		if s.pos == 0 {
@@ -113,7 +129,7 @@ func (c *spanCache) find(h uint64, service string, hasSvc bool, name string, kin
 			continue
 		}
 		e := &c.entries[s.pos-1]
-		if e.name == name && e.service == service && e.hasSvc == hasSvc && e.kind == kind && e.status == status && e.family == m.Family && sameValues(e.vals, m) {
+		if e.service == service && e.name == name && e.kind == kind && e.status == status && e.family == m.Family && sameValues(e.vals, m) {
 			return e
 		}
 	}
@@ -135,12 +151,12 @@ func sameValues(vals []string, m *rules.Match) bool {
 }
 
 // insert adds a new signature with unresolved references, copying its strings.
-func (c *spanCache) insert(h uint64, service string, hasSvc bool, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
+func (c *spanCache) insert(h uint64, service uint32, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
 	if len(c.entries) >= c.limit {
-		c.reset()
+		c.resetEntries()
 	}
 	e := spanEntry{
-		hash: h, service: strings.Clone(service), hasSvc: hasSvc, name: strings.Clone(name), kind: kind, status: status, family: m.Family,
+		hash: h, service: service, name: strings.Clone(name), kind: kind, status: status, family: m.Family,
 		spm: refUnresolved, refs: [4]int{refUnresolved, refUnresolved, refUnresolved, refUnresolved},
 	}
 	if m.Family != rules.FamilyNone {
@@ -173,11 +189,17 @@ func (c *spanCache) grow(size int) {
 	}
 }
 
-// reset forgets every entry, keeping the slot array.
-func (c *spanCache) reset() {
+// resetEntries forgets every entry, keeping the slot array and service ids.
+func (c *spanCache) resetEntries() {
 	clear(c.slots)
 	clear(c.entries)
 	c.entries = c.entries[:0]
+}
+
+// reset forgets every entry and service id.
+func (c *spanCache) reset() {
+	c.resetEntries()
+	clear(c.services)
 }
 
 func (c *spanCache) len() int { return len(c.entries) }

@@ -33,19 +33,19 @@ func TestSpanCacheCollisionsNeverMerge(t *testing.T) {
 	const h = 42
 	a := llmMatch(t, "openai", "gpt-4o")
 	b := llmMatch(t, "openai", "gpt-4o-mini")
-	ea := c.insert(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a)
+	ea := c.insert(h, 1, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a)
 	ea.refs[0] = 7
-	assert.Nil(t, c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b), "other label value")
-	assert.Nil(t, c.find(h, "svc2", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a), "other service")
-	assert.Nil(t, c.find(h, "svc", false, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a), "service missing")
-	assert.Nil(t, c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindServer, ptrace.StatusCodeOk, a), "other kind")
-	assert.Nil(t, c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeError, a), "other status")
-	eb := c.insert(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b)
+	assert.Nil(t, c.find(h, 1, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b), "other label value")
+	assert.Nil(t, c.find(h, 2, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a), "other service")
+	assert.Nil(t, c.find(h, 0, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a), "service missing")
+	assert.Nil(t, c.find(h, 1, "llm.provider.call", ptrace.SpanKindServer, ptrace.StatusCodeOk, a), "other kind")
+	assert.Nil(t, c.find(h, 1, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeError, a), "other status")
+	eb := c.insert(h, 1, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b)
 	eb.refs[0] = 8
-	got := c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a)
+	got := c.find(h, 1, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, a)
 	require.NotNil(t, got)
 	assert.Equal(t, 7, got.refs[0])
-	got = c.find(h, "svc", true, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b)
+	got = c.find(h, 1, "llm.provider.call", ptrace.SpanKindClient, ptrace.StatusCodeOk, b)
 	require.NotNil(t, got)
 	assert.Equal(t, 8, got.refs[0])
 }
@@ -53,14 +53,18 @@ func TestSpanCacheCollisionsNeverMerge(t *testing.T) {
 func TestSpanCacheStartsOverAtItsLimit(t *testing.T) {
 	c := newSpanCache(3)
 	none := &rules.Match{}
+	assert.Equal(t, uint32(1), c.serviceID("svc", true))
+	assert.Equal(t, uint32(0), c.serviceID("svc", false))
+	assert.Equal(t, uint32(2), c.serviceID("other", true))
+	assert.Equal(t, uint32(1), c.serviceID("svc", true))
 	for i, name := range []string{"a", "b", "c"} {
-		c.insert(uint64(i), "svc", true, name, ptrace.SpanKindServer, ptrace.StatusCodeUnset, none)
+		c.insert(uint64(i), 1, name, ptrace.SpanKindServer, ptrace.StatusCodeUnset, none)
 	}
 	assert.Equal(t, 3, c.len())
-	c.insert(9, "svc", true, "d", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none)
+	c.insert(9, 1, "d", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none)
 	assert.Equal(t, 1, c.len())
-	assert.Nil(t, c.find(0, "svc", true, "a", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none))
-	assert.NotNil(t, c.find(9, "svc", true, "d", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none))
+	assert.Nil(t, c.find(0, 1, "a", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none))
+	assert.NotNil(t, c.find(9, 1, "d", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none))
 }
 
 func TestSpanCacheHashSeparatesShortStrings(t *testing.T) {

@@ -341,9 +341,10 @@ func (c *Classifier) scan(attrs pcommon.Map, ks *keySet) {
 
 // usable reports whether v yields a value (a non-empty string or a scalar).
 func usable(v pcommon.Value) bool {
+	if v.Str() != "" { // Str is "" for every other type
+		return true
+	}
 	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return v.Str() != ""
 	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
 		return true
 	}
@@ -433,11 +434,13 @@ func (c *Classifier) value(src *source, spanName string, suffixAt int, isError b
 			continue
 		}
 		v := c.values[s]
-		if src.transform == transformNone && v.Type() == pcommon.ValueTypeStr {
+		if src.transform == transformNone {
 			if str := v.Str(); str != "" {
 				return str
 			}
-			continue
+			if v.Type() == pcommon.ValueTypeStr {
+				continue // empty string: try the next attribute
+			}
 		}
 		start := len(m.buf)
 		m.buf = appendValue(m.buf, v, src.transform)
