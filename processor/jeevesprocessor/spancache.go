@@ -31,9 +31,10 @@ type spanEntry struct {
 	kind    ptrace.SpanKind
 	status  ptrace.StatusCode
 	family  rules.Family
-	vals    []string
-	spm     int    // SPM series, refNone without SPM
-	refs    [4]int // family series, by family slot
+	rule    int
+	vals    []string // values of the attribute-derived label fields
+	spm     int      // SPM series, refNone without SPM
+	refs    [4]int   // family series, by family slot
 }
 
 // spanCache finds span entries by a 64-bit hash of the signature, confirmed
@@ -109,10 +110,12 @@ const maxServices = 4096
 // signature hashes a span's signature.
 func (c *spanCache) signature(service uint32, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) uint64 {
 	h := mix(c.seed64^uint64(service), c.hashString(name))
-	h = mix(h, uint64(kind)<<16|uint64(status)<<8|uint64(m.Family))
+	h = mix(h, uint64(m.Rule)<<32|uint64(kind)<<16|uint64(status)<<8|uint64(m.Family))
 	if m.Family != rules.FamilyNone {
-		for i := 0; i < m.Len(); i++ {
-			h = mix(h, c.hashString(m.Value(i)))
+		for i, mask := 0, m.AttrFields; mask != 0; i, mask = i+1, mask>>1 {
+			if mask&1 != 0 {
+				h = mix(h, c.hashString(m.Value(i)))
+			}
 		}
 	}
 	return h
@@ -129,25 +132,29 @@ func (c *spanCache) find(h uint64, service uint32, name string, kind ptrace.Span
 			continue
 		}
 		e := &c.entries[s.pos-1]
-		if e.service == service && e.name == name && e.kind == kind && e.status == status && e.family == m.Family && sameValues(e.vals, m) {
+		if e.service == service && e.name == name && e.kind == kind && e.status == status && e.family == m.Family && e.rule == m.Rule && sameValues(e.vals, m) {
 			return e
 		}
 	}
 }
 
+// sameValues compares the attribute-derived label values (the others follow
+// from the rule, span name and status, which the caller compared).
 func sameValues(vals []string, m *rules.Match) bool {
 	if m.Family == rules.FamilyNone {
 		return len(vals) == 0
 	}
-	if len(vals) != m.Len() {
-		return false
-	}
-	for i, v := range vals {
-		if v != m.Value(i) {
+	j := 0
+	for i, mask := 0, m.AttrFields; mask != 0; i, mask = i+1, mask>>1 {
+		if mask&1 == 0 {
+			continue
+		}
+		if j >= len(vals) || vals[j] != m.Value(i) {
 			return false
 		}
+		j++
 	}
-	return true
+	return j == len(vals)
 }
 
 // insert adds a new signature with unresolved references, copying its strings.
@@ -156,13 +163,14 @@ func (c *spanCache) insert(h uint64, service uint32, name string, kind ptrace.Sp
 		c.resetEntries()
 	}
 	e := spanEntry{
-		hash: h, service: service, name: strings.Clone(name), kind: kind, status: status, family: m.Family,
+		hash: h, service: service, name: strings.Clone(name), kind: kind, status: status, family: m.Family, rule: m.Rule,
 		spm: refUnresolved, refs: [4]int{refUnresolved, refUnresolved, refUnresolved, refUnresolved},
 	}
 	if m.Family != rules.FamilyNone {
-		e.vals = make([]string, m.Len())
-		for i := range e.vals {
-			e.vals[i] = strings.Clone(m.Value(i))
+		for i, mask := 0, m.AttrFields; mask != 0; i, mask = i+1, mask>>1 {
+			if mask&1 != 0 {
+				e.vals = append(e.vals, strings.Clone(m.Value(i)))
+			}
 		}
 	}
 	if (len(c.entries)+1)*2 > len(c.slots) {

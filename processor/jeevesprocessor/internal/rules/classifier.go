@@ -57,6 +57,7 @@ type compiledRule struct {
 	exPrefixes []string
 	conds      []condition
 	fields     []source
+	attrFields uint32
 }
 
 // Classifier applies compiled rules to spans. It keeps scratch state, so one
@@ -81,11 +82,17 @@ type Classifier struct {
 // (strings.Clone, or into a key) to outlive it.
 type Match struct {
 	Family Family
-	n      int
-	buf    []byte
-	vals   [MaxFields]string
-	has    [MaxFields]bool
-	nums   [MaxFields]int64
+	// Rule is the index of the matched rule in the compiled rule list.
+	Rule int
+	// AttrFields has bit i set when label field i may come from an
+	// attribute. The other label fields are a function of the rule, the span
+	// name and the span status alone, so a cache keyed on those may skip them.
+	AttrFields uint32
+	n          int
+	buf        []byte
+	vals       [MaxFields]string
+	has        [MaxFields]bool
+	nums       [MaxFields]int64
 }
 
 // Value returns the label value of field i ("" for numeric fields).
@@ -204,6 +211,16 @@ func Compile(ruleList []Rule, dims map[string][]Dimension) (*Classifier, error) 
 			}
 			cr.fields = append(cr.fields, src)
 		}
+		for j := range cr.fields {
+			if cr.fields[j].numeric {
+				continue
+			}
+			for src := &cr.fields[j]; src != nil; src = src.then {
+				if len(src.slots) > 0 {
+					cr.attrFields |= 1 << j
+				}
+			}
+		}
 		c.rules = append(c.rules, cr)
 	}
 	if len(errs) > 0 {
@@ -305,6 +322,7 @@ func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, 
 			}
 		}
 		c.scan(attrs, &r.keys)
+		m.Rule = i
 		c.fill(r, spanName, suffixAt, isError, m)
 		return true
 	}
@@ -409,6 +427,7 @@ func (c *Classifier) condsHold(conds []condition) bool {
 
 func (c *Classifier) fill(r *compiledRule, spanName string, suffixAt int, isError bool, m *Match) {
 	m.Family = r.family
+	m.AttrFields = r.attrFields
 	m.n = len(r.fields)
 	m.buf = m.buf[:0]
 	for i := range r.fields {

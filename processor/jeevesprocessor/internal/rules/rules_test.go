@@ -262,3 +262,18 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+func TestAttrFields(t *testing.T) {
+	c, err := Compile(MergeRules(DefaultRules(), nil), map[string][]Dimension{"agent": {{Name: "env", Attributes: []string{"deployment.environment"}}}})
+	require.NoError(t, err)
+	m, ok := classify(t, c, span{"llm.provider.call", false, map[string]any{"jeeves.llm.provider": "openai"}})
+	require.True(t, ok)
+	assert.Equal(t, uint32(1<<LLMProvider|1<<LLMModel), m.AttrFields, "status comes from the span status, tokens are not labels")
+	m, ok = classify(t, c, span{"agent.planner", false, nil})
+	require.True(t, ok)
+	assert.Equal(t, uint32(1<<2), m.AttrFields, "agent from the span name; only the env dimension reads attributes")
+	m, ok = classify(t, c, span{"pipeline.execute", false, nil})
+	require.True(t, ok)
+	assert.Equal(t, uint32(1<<PipelineName|1<<PipelineStatus|1<<PipelineReason), m.AttrFields)
+	assert.Equal(t, 0, m.Rule)
+}
