@@ -14,7 +14,11 @@ import (
 )
 
 // engines holds one engine per component ID, shared by every face of the
-// connector (traces→metrics now, traces→traces for sampling).
+// connector. The traces→traces (sampling) face plugs in the same way as
+// createTracesToMetrics: acquire the engine of set.ID, keep its sampler on the
+// engine, and install the sampler's kept-trace lookup with
+// engine.setExemplarFilter so exemplars only reference forwarded traces. That
+// face modifies tracestate, so it must report MutatesData: true.
 var engines = newRegistry()
 
 // NewFactory returns the factory of the jeeves connector.
