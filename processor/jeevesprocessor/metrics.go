@@ -72,7 +72,6 @@ func statusCodeValue(c ptrace.StatusCode) string {
 type tableDef struct {
 	name    string // value of the telemetry "metric" attribute
 	attrSet attribute.Set
-	family  rules.Family
 	table   *aggregate.Table
 	fields  []int  // match field indexes, in label order
 	extra   string // name of a constant trailing label ("type" for tokens), or ""
@@ -141,7 +140,6 @@ func newMetricsEngine(cfg *MetricsConfig, tb *metadata.TelemetryBuilder) (*metri
 		td := &tableDef{
 			name:    name,
 			attrSet: set,
-			family:  family,
 			table:   aggregate.NewTable(spec),
 			fields:  fields,
 			extra:   extra,
