@@ -47,11 +47,13 @@ type Exemplar struct {
 	SpanID  pcommon.SpanID
 	Time    pcommon.Timestamp
 	Value   float64
+	held    uint8 // flushes spent undecided
 }
 
 // KeepExemplarFunc tells, at flush time, whether an exemplar of the given
 // trace may be emitted. decided=false holds the exemplar for a later flush
-// (still bounded by the reservoir); decided with keep=false discards it.
+// (in its reservoir slot, for at most MaxHeldFlushes flushes); decided with
+// keep=false discards it.
 type KeepExemplarFunc func(traceID pcommon.TraceID) (keep, decided bool)
 
 // Series is one label combination of a table.

@@ -171,6 +171,15 @@ func TestKeepExemplarHook(t *testing.T) {
 	assert.Equal(t, []pcommon.TraceID{{11}, {12}, {13}}, traceIDs(out))
 	assert.Zero(t, r.n)
 
+	// An exemplar that stays undecided is dropped after MaxHeldFlushes flushes.
+	r.add(Exemplar{TraceID: pcommon.TraceID{30}})
+	for range MaxHeldFlushes {
+		assert.Empty(t, r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false }))
+		assert.Equal(t, 1, r.n)
+	}
+	assert.Empty(t, r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false }))
+	assert.Zero(t, r.n, "held too long")
+
 	// Dropped exemplars free their slots.
 	r.add(Exemplar{TraceID: pcommon.TraceID{20}})
 	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, true })
