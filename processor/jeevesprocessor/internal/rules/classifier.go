@@ -326,7 +326,7 @@ func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, 
 		c.fill(r, spanName, suffixAt, isError, m)
 		return true
 	}
-	m.Family = FamilyNone
+	m.Family, m.Rule, m.AttrFields, m.n = FamilyNone, -1, 0, 0
 	return false
 }
 

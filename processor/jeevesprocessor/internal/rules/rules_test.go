@@ -136,6 +136,9 @@ func TestDefaultRules(t *testing.T) {
 			assert.Equal(t, tt.family != FamilyNone, ok)
 			assert.Equal(t, tt.family, m.Family)
 			if tt.family == FamilyNone {
+				assert.Equal(t, -1, m.Rule)
+				assert.Zero(t, m.AttrFields)
+				assert.Zero(t, m.Len())
 				return
 			}
 			assert.Equal(t, tt.want, values(m))
