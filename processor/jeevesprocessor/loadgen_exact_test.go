@@ -65,7 +65,7 @@ func planTraces(plans []*loadgen.TracePlan, services loadgen.Services) ptrace.Tr
 				case attribute.BOOL:
 					s.Attributes().PutBool(string(kv.Key), kv.Value.AsBool())
 				default:
-					s.Attributes().PutStr(string(kv.Key), kv.Value.Emit())
+					s.Attributes().PutStr(string(kv.Key), kv.Value.String())
 				}
 			}
 		}

@@ -72,7 +72,7 @@ func TestPrometheusExporterNames(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		body = string(b)
 		return strings.Contains(body, "jeeves_llm_tokens_total")
