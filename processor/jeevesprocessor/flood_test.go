@@ -5,8 +5,10 @@ package jeevesprocessor
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,29 @@ import (
 // floodHeapBound is the documented bound on heap growth while 1,000,000
 // distinct span names and model names flow through with the default limits.
 const floodHeapBound = 64 << 20
+
+// floodRSSBound is the bound on the process RSS growth during the same flood
+// (the "< 100 MB over baseline"); RSS also holds what the Go runtime
+// has not returned to the OS yet.
+const floodRSSBound = 100 << 20
+
+// rssBytes reads the process resident set size on Linux (0 elsewhere).
+func rssBytes() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
 
 // TestFloodStaysBounded pushes 1,000,000 GenAI spans, each with a new span
 // name and a new model name, through the default config: every table stays at
@@ -55,6 +80,7 @@ func TestFloodStaysBounded(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	rssBefore := rssBytes()
 	peak := uint64(0)
 	buf := make([]byte, 0, 32)
 	at := testBase
@@ -84,6 +110,11 @@ func TestFloodStaysBounded(t *testing.T) {
 	t.Logf("heap before %.1f MiB, after %.1f MiB, peak after GC %.1f MiB: growth %.1f MiB over %d distinct span and model names",
 		mib(before.HeapAlloc), mib(after.HeapAlloc), mib(peak), float64(growth)/(1<<20), total)
 	assert.Less(t, growth, int64(floodHeapBound))
+	if rssBefore > 0 {
+		rssGrowth := rssBytes() - rssBefore
+		t.Logf("process RSS grew %.1f MiB (bound %d MiB)", float64(rssGrowth)/(1<<20), floodRSSBound>>20)
+		assert.Less(t, rssGrowth, int64(floodRSSBound))
+	}
 
 	for _, td := range h.conn.engine.metrics.tables {
 		if td.table.Len() > 0 {
