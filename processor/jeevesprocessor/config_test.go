@@ -5,6 +5,8 @@ package jeevesprocessor
 
 import (
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -66,6 +69,41 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
+			id: component.NewIDWithName(metadata.Type, "sampling_tail"),
+			want: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				cfg.Sampling = SamplingConfig{
+					Percentage: 10, Mode: "tail", Precision: 4,
+					DecisionWait: 10 * time.Second, RootSpanGrace: 500 * time.Millisecond,
+					LatencyThreshold: 5 * time.Second, KeepErrors: true,
+					MaxTraces: 20000, MaxBytes: 64 << 20, DecisionCacheSize: 50000,
+				}
+				return cfg
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "sampling_head"),
+			want: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				cfg.Sampling.Percentage = 25
+				cfg.Sampling.Mode = "head"
+				cfg.Sampling.Precision = 3
+				return cfg
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "invalid_sampling"),
+			wantErr: "sampling.percentage must be in (0, 100], got 150\n" +
+				"sampling.mode must be one of tail, head, got \"sideways\"\n" +
+				"sampling.precision must be in [1, 14], got 15\n" +
+				"sampling.decision_wait must be positive, got 0s\n" +
+				"sampling.root_span_grace must not be negative, got -1s\n" +
+				"sampling.latency_threshold must not be negative, got -5s\n" +
+				"sampling.max_traces must be at least 1, got 0\n" +
+				"sampling.max_bytes must be at least 1, got 0\n" +
+				"sampling.decision_cache_size must be at least 1, got 0",
+		},
+		{
 			id: component.NewIDWithName(metadata.Type, "invalid_bounds"),
 			wantErr: "metrics.flush_interval must be > 0, got 0s\n" +
 				"metrics.series_limit must be > 0, got 0\n" +
@@ -94,6 +132,9 @@ func TestLoadConfig(t *testing.T) {
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
+				// Each problem is reported once: no nested struct validates itself again.
+				assert.Equal(t, 1, strings.Count(err.Error(), tt.wantErr), err.Error())
+				assert.Equal(t, strings.Count(tt.wantErr, "\n")+1, strings.Count(err.Error(), "\n")+1, err.Error())
 				return
 			}
 			require.NoError(t, err)
@@ -107,4 +148,33 @@ func TestCreateRejectsInvalidRules(t *testing.T) {
 	cfg.Metrics.Rules = []rules.Rule{{Name: "x", Family: "nope", SpanNames: []string{"a"}}}
 	_, err := newMetricsEngine(&cfg.Metrics, nil)
 	require.EqualError(t, err, `metrics.rules[0] (x).family must be one of pipeline, agent, llm, db, interrupt, got "nope"`)
+}
+
+// TestSamplingConfigMirrorsSampler keeps SamplingConfig in step with
+// sampler.Config: same fields, same YAML keys, same defaults, and a round trip
+// through the conversion loses nothing.
+func TestSamplingConfigMirrorsSampler(t *testing.T) {
+	want := reflect.TypeFor[sampler.Config]()
+	got := reflect.TypeFor[SamplingConfig]()
+	var gotKeys, wantKeys []string
+	for i := range want.NumField() {
+		wantKeys = append(wantKeys, want.Field(i).Name+"/"+want.Field(i).Tag.Get("mapstructure"))
+	}
+	for i := range got.NumField() {
+		if f := got.Field(i); f.IsExported() {
+			gotKeys = append(gotKeys, f.Name+"/"+f.Tag.Get("mapstructure"))
+		}
+	}
+	assert.Equal(t, wantKeys, gotKeys)
+
+	def := createDefaultConfig().(*Config)
+	assert.Equal(t, sampler.DefaultConfig(), def.Sampling.sampler())
+
+	custom := sampler.Config{
+		Percentage: 12.5, Mode: sampler.ModeHead, Precision: 6, DecisionWait: 3 * time.Second,
+		RootSpanGrace: 7 * time.Millisecond, LatencyThreshold: 9 * time.Second, KeepErrors: false,
+		MaxTraces: 11, MaxBytes: 13, DecisionCacheSize: 17,
+	}
+	mirror := samplingConfigFrom(custom)
+	assert.Equal(t, custom, mirror.sampler())
 }

@@ -18,8 +18,9 @@ import (
 )
 
 // engine is the state shared by all faces of one component ID: the metrics
-// aggregation (and, later, the sampler). It flushes on its own ticker while
-// at least one face is started.
+// aggregation and, when a traces pipeline receives from the connector, the
+// sampler. It flushes metrics on its own ticker while at least one face is
+// started.
 type engine struct {
 	id      component.ID
 	logger  *zap.Logger
@@ -31,6 +32,7 @@ type engine struct {
 	faces       int // created and not yet shut down
 	started     int // started and not yet shut down
 	metricsNext consumer.Metrics
+	sampling    *samplingState // nil until the traces→traces face is created
 	stop        chan struct{}
 	done        chan struct{}
 }
@@ -56,6 +58,28 @@ func (e *engine) setMetricsConsumer(next consumer.Metrics) {
 	e.mu.Lock()
 	e.metricsNext = next
 	e.mu.Unlock()
+}
+
+// samplingState returns the sampler of this component ID, creating it (and
+// its telemetry, and the exemplar filter) for the first traces→traces face.
+// The collector creates every face before it starts any, so exemplars are
+// filtered from the first span on whenever a sampling face exists.
+func (e *engine) samplingState() (*samplingState, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sampling != nil {
+		return e.sampling, nil
+	}
+	s, err := newSamplingState(e.cfg.Sampling.sampler())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.registerTelemetry(e.tb); err != nil {
+		return nil, err
+	}
+	e.sampling = s
+	e.setExemplarFilter(s.keepExemplar)
+	return s, nil
 }
 
 // setExemplarFilter installs the hook that decides, at flush time, which

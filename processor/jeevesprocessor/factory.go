@@ -14,11 +14,9 @@ import (
 )
 
 // engines holds one engine per component ID, shared by every face of the
-// connector. The traces→traces (sampling) face plugs in the same way as
-// createTracesToMetrics: acquire the engine of set.ID, keep its sampler on the
-// engine, and install the sampler's kept-trace lookup with
-// engine.setExemplarFilter so exemplars only reference forwarded traces. That
-// face modifies tracestate, so it must report MutatesData: true.
+// connector: the traces→metrics face feeds its aggregation, the
+// traces→traces face creates and drives its sampler (and so turns on
+// exemplar filtering).
 var engines = newRegistry()
 
 // NewFactory returns the factory of the jeeves connector.
@@ -27,6 +25,7 @@ func NewFactory() connector.Factory {
 		metadata.Type,
 		createDefaultConfig,
 		connector.WithTracesToMetrics(createTracesToMetrics, metadata.TracesToMetricsStability),
+		connector.WithTracesToTraces(createTracesToTraces, metadata.TracesToTracesStability),
 	)
 }
 
@@ -37,4 +36,23 @@ func createTracesToMetrics(_ context.Context, set connector.Settings, cfg compon
 	}
 	e.setMetricsConsumer(next)
 	return &metricsConnector{engine: e}, nil
+}
+
+func createTracesToTraces(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Traces) (connector.Traces, error) {
+	e, err := engines.acquire(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	s, err := e.samplingState()
+	if err != nil {
+		engines.release(e, false)
+		return nil, err
+	}
+	return &samplingConnector{
+		engine: e,
+		state:  s,
+		next:   next,
+		logger: set.Logger,
+		tick:   tickInterval(s.cfg),
+	}, nil
 }

@@ -25,13 +25,20 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                          metric.Meter
-	mu                             sync.Mutex
-	registrations                  []metric.Registration
-	ConnectorJeevesSeriesActive    metric.Int64ObservableGauge
-	ConnectorJeevesSeriesExpired   metric.Int64Counter
-	ConnectorJeevesSpansOverflowed metric.Int64Counter
-	ConnectorJeevesSpansSeen       metric.Int64Counter
+	meter                                  metric.Meter
+	mu                                     sync.Mutex
+	registrations                          []metric.Registration
+	ConnectorJeevesSamplingBytesInMemory   metric.Int64ObservableGauge
+	ConnectorJeevesSamplingForcedDecisions metric.Int64ObservableCounter
+	ConnectorJeevesSamplingForwardErrors   metric.Int64Counter
+	ConnectorJeevesSamplingLateSpans       metric.Int64ObservableCounter
+	ConnectorJeevesSamplingSpans           metric.Int64ObservableCounter
+	ConnectorJeevesSamplingTraces          metric.Int64ObservableCounter
+	ConnectorJeevesSamplingTracesInMemory  metric.Int64ObservableGauge
+	ConnectorJeevesSeriesActive            metric.Int64ObservableGauge
+	ConnectorJeevesSeriesExpired           metric.Int64Counter
+	ConnectorJeevesSpansOverflowed         metric.Int64Counter
+	ConnectorJeevesSpansSeen               metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -43,6 +50,96 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterConnectorJeevesSamplingBytesInMemoryCallback sets callback for observable ConnectorJeevesSamplingBytesInMemory metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingBytesInMemoryCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingBytesInMemory, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingBytesInMemory)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingForcedDecisionsCallback sets callback for observable ConnectorJeevesSamplingForcedDecisions metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingForcedDecisionsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingForcedDecisions, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingForcedDecisions)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingLateSpansCallback sets callback for observable ConnectorJeevesSamplingLateSpans metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingLateSpansCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingLateSpans, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingLateSpans)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingSpansCallback sets callback for observable ConnectorJeevesSamplingSpans metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingSpansCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingSpans, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingSpans)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingTracesCallback sets callback for observable ConnectorJeevesSamplingTraces metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingTracesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingTraces, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingTraces)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingTracesInMemoryCallback sets callback for observable ConnectorJeevesSamplingTracesInMemory metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingTracesInMemoryCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingTracesInMemory, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingTracesInMemory)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterConnectorJeevesSeriesActiveCallback sets callback for observable ConnectorJeevesSeriesActive metric.
@@ -88,6 +185,48 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ConnectorJeevesSamplingBytesInMemory, err = builder.meter.Int64ObservableGauge(
+		"otelcol_connector_jeeves_sampling_bytes_in_memory",
+		metric.WithDescription("Estimated bytes of the spans buffered by the tail sampler; bounded by sampling.max_bytes. [Alpha]"),
+		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingForcedDecisions, err = builder.meter.Int64ObservableCounter(
+		"otelcol_connector_jeeves_sampling_forced_decisions",
+		metric.WithDescription("Traces decided before decision_wait because the tail sampler reached sampling.max_traces or sampling.max_bytes (also counted in sampling_traces). [Alpha]"),
+		metric.WithUnit("{trace}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingForwardErrors, err = builder.meter.Int64Counter(
+		"otelcol_connector_jeeves_sampling_forward_errors",
+		metric.WithDescription("Kept spans the next consumer of the sampling face refused (lost for tracing; the RED metrics already counted them). [Alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingLateSpans, err = builder.meter.Int64ObservableCounter(
+		"otelcol_connector_jeeves_sampling_late_spans",
+		metric.WithDescription("Spans that arrived after their trace was decided and followed the remembered decision (tail mode). [Alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingSpans, err = builder.meter.Int64ObservableCounter(
+		"otelcol_connector_jeeves_sampling_spans",
+		metric.WithDescription("Spans decided by the sampler, by decision and rule (late spans are counted in sampling_late_spans). [Alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingTraces, err = builder.meter.Int64ObservableCounter(
+		"otelcol_connector_jeeves_sampling_traces",
+		metric.WithDescription("Traces decided by the tail sampler, by decision and rule (head mode decides per span and reports spans only). [Alpha]"),
+		metric.WithUnit("{trace}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingTracesInMemory, err = builder.meter.Int64ObservableGauge(
+		"otelcol_connector_jeeves_sampling_traces_in_memory",
+		metric.WithDescription("Traces buffered by the tail sampler awaiting a decision; bounded by sampling.max_traces. [Alpha]"),
+		metric.WithUnit("{trace}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ConnectorJeevesSeriesActive, err = builder.meter.Int64ObservableGauge(
 		"otelcol_connector_jeeves_series_active",
 		metric.WithDescription("Series currently held in memory, per metric family; bounded by metrics.series_limit (+1 overflow series). [Alpha]"),
