@@ -71,7 +71,8 @@ func renumberTraces(td ptrace.Traces, generation uint64) {
 //     mode, 10%, precision 4, forwarding to a no-op consumer;
 //   - impl=jeeves_tail: tail mode in steady state: ConsumeTraces buffers a
 //     batch of new traces, then a Tick 2 s later (root_span_grace passed)
-//     decides them and forwards the kept ones whole.
+//     decides them and forwards the kept ones whole; heldB/span is the
+//     max_bytes estimate per buffered span of this batch.
 //
 // Copying the input before each pass (every implementation mutates it) and,
 // for tail, renumbering its trace ids are not timed.
@@ -120,6 +121,11 @@ func BenchmarkSamplingFace(b *testing.B) {
 		c := newSamplingFace(b, "tail", consumertest.NewNop())
 		now := testBase
 		c.state.now = func() time.Time { return now }
+		// heldB/span: the max_bytes estimate per buffered span of this batch.
+		require.NoError(b, c.ConsumeTraces(ctx, fresh(1<<20)))
+		st := c.state.tail.Stats()
+		heldPerSpan := float64(st.BytesInMemory) / float64(st.SpansInMemory)
+		c.forward(ctx, c.state.tail.Flush())
 		var gen uint64
 		b.ReportAllocs()
 		for b.Loop() {
@@ -134,6 +140,7 @@ func BenchmarkSamplingFace(b *testing.B) {
 			c.forward(ctx, c.state.tail.Tick(now))
 		}
 		perSpan(b)
+		b.ReportMetric(heldPerSpan, "heldB/span")
 	})
 }
 
