@@ -182,6 +182,13 @@ func newSamplingHarness(t *testing.T, mutate func(*Config), next consumer.Traces
 
 // consume does what the collector's fan-out does for one batch: the
 // read-only metrics face gets the batch, the mutating sampling face a copy.
+func (h *samplingHarness) last(t *testing.T) pmetric.Metrics {
+	t.Helper()
+	all := h.msink.AllMetrics()
+	require.NotEmpty(t, all)
+	return all[len(all)-1]
+}
+
 func (h *samplingHarness) consume(t *testing.T, td ptrace.Traces) {
 	t.Helper()
 	clone := ptrace.NewTraces()
@@ -674,6 +681,25 @@ func TestExemplarsPointAtForwardedTraces(t *testing.T) {
 	}
 	assert.Equal(t, manifest.Spans, spm, "RED metrics count every span, not the sample")
 	assert.Greater(t, exemplars, 50, "exemplars exist")
+
+	// After the traffic stops, later flushes still carry the last kept
+	// exemplars (what a scrape after the run sees), all of forwarded traces.
+	h.metrics.engine.flush(context.Background())
+	h.metrics.engine.flush(context.Background())
+	var idle int
+	for _, m := range h.last(t).ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+		if m.Type() != pmetric.MetricTypeHistogram {
+			continue
+		}
+		for _, dp := range m.Histogram().DataPoints().All() {
+			for _, ex := range dp.Exemplars().All() {
+				idle++
+				_, ok := got[ex.TraceID()]
+				assert.True(t, ok, "idle exemplar references trace %s, which was not forwarded", fmtTraceID(ex.TraceID()))
+			}
+		}
+	}
+	assert.Greater(t, idle, 20, "idle series keep their last exemplars")
 	t.Logf("%d exemplars, all among %d forwarded traces", exemplars, len(got))
 }
 

@@ -10,6 +10,12 @@ package aggregate // import "github.com/jeeves/otelcol-jeeves/processor/jeevespr
 type reservoir struct {
 	items []Exemplar
 	n     int // exemplars held
+	// last is what the latest flush that emitted exemplars emitted; flushes
+	// with nothing new repeat it, so an idle series still shows its most
+	// recent exemplars (as Prometheus client libraries keep the last exemplar
+	// per bucket) instead of losing them at the next flush. Capacity
+	// len(items), allocated with items.
+	last []Exemplar
 }
 
 func (r *reservoir) room() bool { return r.n < len(r.items) }
@@ -28,8 +34,11 @@ const MaxHeldFlushes = 8
 
 // drain appends the exemplars to emit to out, in the order they came, and
 // keeps only the undecided ones (in order) for the next flush; they keep
-// their slots, so undecided exemplars can never exceed the reservoir.
+// their slots, so undecided exemplars can never exceed the reservoir. When
+// nothing new is emitted it appends the previously emitted exemplars again
+// (they were decided kept when first emitted, so they stay valid).
 func (r *reservoir) drain(out []Exemplar, keep KeepExemplarFunc) []Exemplar {
+	start := len(out)
 	held := 0
 	for i := 0; i < r.n; i++ {
 		e := r.items[i]
@@ -50,5 +59,10 @@ func (r *reservoir) drain(out []Exemplar, keep KeepExemplarFunc) []Exemplar {
 	}
 	clear(r.items[held:r.n])
 	r.n = held
+	if len(out) > start {
+		r.last = append(r.last[:0], out[start:]...)
+	} else {
+		out = append(out, r.last...)
+	}
 	return out
 }

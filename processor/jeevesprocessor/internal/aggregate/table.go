@@ -190,6 +190,7 @@ func (t *Table) newSeries(key string, labels []string, now pcommon.Timestamp) Se
 		s.buckets = make([]uint64, len(t.spec.Bounds)+1)
 		if t.spec.MaxExemplars > 0 {
 			s.ex.items = make([]Exemplar, t.spec.MaxExemplars)
+			s.ex.last = make([]Exemplar, 0, t.spec.MaxExemplars)
 		}
 	}
 	return s

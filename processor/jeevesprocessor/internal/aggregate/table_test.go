@@ -131,11 +131,25 @@ func TestHistogramBucketsAndExemplars(t *testing.T) {
 	assert.Equal(t, pcommon.Timestamp(7), dp.Exemplars().At(1).Timestamp())
 	assert.Equal(t, pcommon.SpanID{1}, dp.Exemplars().At(1).SpanID())
 
-	// Emitted exemplars are not emitted again, and the flush makes room.
+	// The flush makes room; a flush with nothing new repeats the last
+	// emitted exemplars, so an idle series keeps showing them.
+	assert.True(t, tab.Get(key("select"), 9).WantsExemplar())
 	ms = pmetric.NewMetricSlice()
 	tab.AppendTo(ms, 10, nil)
-	assert.Equal(t, 0, ms.At(0).Histogram().DataPoints().At(0).Exemplars().Len())
-	assert.True(t, tab.Get(key("select"), 11).WantsExemplar())
+	exs := ms.At(0).Histogram().DataPoints().At(0).Exemplars()
+	require.Equal(t, 2, exs.Len())
+	assert.Equal(t, pcommon.TraceID{1}, exs.At(0).TraceID())
+	assert.Equal(t, pcommon.TraceID{2}, exs.At(1).TraceID())
+
+	// A new exemplar replaces them all.
+	s := tab.Get(key("select"), 11)
+	s.Observe(0.2, tab.Spec().Bounds)
+	s.AddExemplar(Exemplar{TraceID: pcommon.TraceID{9}, Value: 0.2})
+	ms = pmetric.NewMetricSlice()
+	tab.AppendTo(ms, 12, nil)
+	exs = ms.At(0).Histogram().DataPoints().At(0).Exemplars()
+	require.Equal(t, 1, exs.Len())
+	assert.Equal(t, pcommon.TraceID{9}, exs.At(0).TraceID())
 }
 
 func TestKeepExemplarHook(t *testing.T) {
@@ -166,25 +180,32 @@ func TestKeepExemplarHook(t *testing.T) {
 		r.add(Exemplar{TraceID: pcommon.TraceID{byte(i)}})
 	}
 	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false })
-	assert.Empty(t, out)
+	assert.Equal(t, []pcommon.TraceID{{3}, {7}, {8}, {9}}, traceIDs(out), "nothing new: the last emitted ones again")
 	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return true, true })
 	assert.Equal(t, []pcommon.TraceID{{11}, {12}, {13}}, traceIDs(out))
 	assert.Zero(t, r.n)
+	lastEmitted := []pcommon.TraceID{{11}, {12}, {13}}
 
 	// An exemplar that stays undecided is dropped after MaxHeldFlushes flushes.
 	r.add(Exemplar{TraceID: pcommon.TraceID{30}})
 	for range MaxHeldFlushes {
-		assert.Empty(t, r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false }))
+		assert.Equal(t, lastEmitted, traceIDs(r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false })))
 		assert.Equal(t, 1, r.n)
 	}
-	assert.Empty(t, r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false }))
+	assert.Equal(t, lastEmitted, traceIDs(r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false })))
 	assert.Zero(t, r.n, "held too long")
 
 	// Dropped exemplars free their slots.
 	r.add(Exemplar{TraceID: pcommon.TraceID{20}})
 	out = r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, true })
-	assert.Empty(t, out)
+	assert.Equal(t, lastEmitted, traceIDs(out), "a dropped one is never emitted; the last kept ones are")
 	assert.Zero(t, r.n)
+
+	// A reservoir that never emitted anything emits nothing.
+	var empty reservoir
+	empty.items = make([]Exemplar, 2)
+	empty.add(Exemplar{TraceID: pcommon.TraceID{40}})
+	assert.Empty(t, empty.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, true }))
 }
 
 func traceIDs(es []Exemplar) []pcommon.TraceID {
