@@ -63,8 +63,10 @@ func (e *engine) setMetricsConsumer(next consumer.Metrics) {
 // samplingState returns the sampler of this component ID, creating it (and
 // its telemetry, and the exemplar filter) for the first traces→traces face.
 // The collector creates every face before it starts any, so exemplars are
-// filtered from the first span on whenever a sampling face exists.
-func (e *engine) samplingState() (*samplingState, error) {
+// filtered from the first span on whenever a sampling face exists. The
+// sampling telemetry uses the traces face's settings, so it carries that
+// face's identity (signal output traces).
+func (e *engine) samplingState(set connector.Settings) (*samplingState, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.sampling != nil {
@@ -74,7 +76,11 @@ func (e *engine) samplingState() (*samplingState, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.registerTelemetry(e.tb); err != nil {
+	if s.tb, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
+		return nil, err
+	}
+	if err := s.registerTelemetry(); err != nil {
+		s.tb.Shutdown()
 		return nil, err
 	}
 	e.sampling = s
@@ -132,6 +138,12 @@ func (e *engine) stopFace(wasStarted bool) bool {
 	}
 	if last {
 		e.tb.Shutdown()
+		e.mu.Lock()
+		s := e.sampling
+		e.mu.Unlock()
+		if s != nil {
+			s.tb.Shutdown()
+		}
 	}
 	return last
 }

@@ -43,7 +43,7 @@ func createTracesToTraces(_ context.Context, set connector.Settings, cfg compone
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.samplingState()
+	s, err := e.samplingState(set)
 	if err != nil {
 		engines.release(e, false)
 		return nil, err

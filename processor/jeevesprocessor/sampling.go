@@ -33,6 +33,7 @@ const forwardErrorLogEvery = 10 * time.Second
 // state and leaves its exemplars unfiltered.
 type samplingState struct {
 	cfg  sampler.Config
+	tb   *metadata.TelemetryBuilder
 	head *sampler.Head // head mode
 	tail *sampler.Tail // tail mode
 
@@ -84,7 +85,8 @@ var (
 // registerTelemetry reports the sampler's counters and buffer size. The
 // counters are observed from the sampler's own cumulative statistics, so the
 // hot path does no telemetry work.
-func (s *samplingState) registerTelemetry(tb *metadata.TelemetryBuilder) error {
+func (s *samplingState) registerTelemetry() error {
+	tb := s.tb
 	observeCounts := func(o metric.Int64Observer, pick func(sampler.Counts) uint64) {
 		st := s.tail.Stats()
 		o.Observe(int64(pick(st.Kept.Probability)), attrKeptProbability)
@@ -204,7 +206,7 @@ func (c *samplingConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces)
 		// Head mode holds nothing: a refused batch can be retried upstream
 		// and is decided the same way again.
 		if err := c.next.ConsumeTraces(ctx, td); err != nil {
-			c.engine.tb.ConnectorJeevesSamplingForwardErrors.Add(ctx, int64(kept))
+			c.state.tb.ConnectorJeevesSamplingForwardErrors.Add(ctx, int64(kept))
 			return err
 		}
 		return nil
@@ -223,7 +225,7 @@ func (c *samplingConnector) forward(ctx context.Context, td ptrace.Traces) {
 		return
 	}
 	if err := c.next.ConsumeTraces(ctx, td); err != nil {
-		c.engine.tb.ConnectorJeevesSamplingForwardErrors.Add(ctx, int64(n))
+		c.state.tb.ConnectorJeevesSamplingForwardErrors.Add(ctx, int64(n))
 		c.logForwardError(n, err)
 	}
 }
