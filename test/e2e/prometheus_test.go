@@ -51,6 +51,14 @@ scrape_configs:
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+p.Addr, "--log.level=warn")
 	startBackend(t, "prometheus", cmd, "http://"+p.Addr+"/-/ready", 30*time.Second)
+	// Prometheus applies discovered targets a few seconds after it is ready; traffic sent before the
+	// first scrape would show up as a series' first sample, which rate() cannot see.
+	eventually(t, 30*time.Second, func() string {
+		if n, err := p.query(t, `up{job="otelcol-jeeves"} == 1`); err != nil || n == 0 {
+			return fmt.Sprintf("Prometheus has not scraped the collector yet (%v)", err)
+		}
+		return ""
+	})
 	return p
 }
 
