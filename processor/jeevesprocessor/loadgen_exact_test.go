@@ -23,12 +23,28 @@ import (
 // loadgen's SDK exporters would put them on the wire (one resource per
 // service, one scope per instrumentation scope).
 func planTraces(plans []*loadgen.TracePlan, services loadgen.Services) ptrace.Traces {
+	return planSpans(plans, services, nil)
+}
+
+// planSpanID is the span id of span j of the trace with index i: unique per
+// run, so a span's parent id follows from its plan alone.
+func planSpanID(i, j int) pcommon.SpanID {
+	var sid pcommon.SpanID
+	binary.BigEndian.PutUint64(sid[:], uint64(i+1)<<16|uint64(j+1))
+	return sid
+}
+
+// planSpans is planTraces for the spans of each plan that include accepts
+// (all when nil), with parent span ids set.
+func planSpans(plans []*loadgen.TracePlan, services loadgen.Services, include func(p *loadgen.TracePlan, j int) bool) ptrace.Traces {
 	td := ptrace.NewTraces()
 	spansOf := map[loadgen.Service]ptrace.SpanSlice{}
 	base := pcommon.Timestamp(1_700_000_000_000_000_000)
-	var spanSeq uint64
 	for _, p := range plans {
-		for _, sp := range p.Spans {
+		for j, sp := range p.Spans {
+			if include != nil && !include(p, j) {
+				continue
+			}
 			spans, ok := spansOf[sp.Service]
 			if !ok {
 				rs := td.ResourceSpans().AppendEmpty()
@@ -39,10 +55,10 @@ func planTraces(plans []*loadgen.TracePlan, services loadgen.Services) ptrace.Tr
 			}
 			s := spans.AppendEmpty()
 			s.SetTraceID(pcommon.TraceID(p.TraceID))
-			spanSeq++
-			var sid pcommon.SpanID
-			binary.BigEndian.PutUint64(sid[:], spanSeq)
-			s.SetSpanID(sid)
+			s.SetSpanID(planSpanID(p.Index, j))
+			if sp.Parent >= 0 {
+				s.SetParentSpanID(planSpanID(p.Index, sp.Parent))
+			}
 			s.SetName(sp.Name)
 			s.SetKind(ptrace.SpanKind(sp.Kind))
 			start := base + pcommon.Timestamp(p.Offset+sp.Start)

@@ -45,8 +45,9 @@
 // higher th keeps it. Rules see only the spans buffered at the decision.
 //
 // Bounds: at MaxTraces, or when the estimated bytes of the buffer (EstimateSpanBytes per span, plus
-// per trace and per shared resource/scope) would exceed MaxBytes, the oldest traces are decided early
-// with the same rules (an error already seen still keeps its trace) and counted in
+// per trace and per shared resource/scope) would exceed MaxBytes, traces are decided early with the
+// same rules (an error already seen still keeps its trace): first those whose root span has arrived,
+// in root arrival order (most likely complete), then the oldest; they are counted in
 // Stats.ForcedMaxTraces / ForcedMaxBytes. Their kept spans are returned by that Consume. The estimate
 // tracks the measured heap within 11% for bare spans, spans with attributes and spans with events
 // (TestEstimateMatchesHeap): about 300 B for a bare span, 850 B with six attributes.

@@ -175,7 +175,7 @@ func (t *Tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 		}
 		if t.oldest != nil && t.bytes+need > t.maxB {
 			t.stats.ForcedMaxBytes++
-			t.decide(t.oldest, out)
+			t.decide(t.forcedVictim(), out)
 			if rule, ok := t.cache.get(id); ok {
 				return t.late(span, raw, in, rule)
 			}
@@ -183,7 +183,7 @@ func (t *Tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 		}
 		if e == nil && len(t.traces) >= t.maxTr {
 			t.stats.ForcedMaxTraces++
-			t.decide(t.oldest, out)
+			t.decide(t.forcedVictim(), out)
 			if rule, ok := t.cache.get(id); ok {
 				return t.late(span, raw, in, rule)
 			}
@@ -217,6 +217,17 @@ func (t *Tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 		}
 		return true
 	}
+}
+
+// forcedVictim is the trace a bound decides early: the one whose root span arrived first, since a
+// root usually ends (and arrives) last and its trace is then most likely complete; else the oldest.
+// Deciding a trace that still waits for its root could miss an error or the latency the root
+// carries (a slow trace's children arrive seconds before its root) and drop a trace the rules keep.
+func (t *Tail) forcedVictim() *traceEntry {
+	if t.rootFirst != nil {
+		return t.rootFirst
+	}
+	return t.oldest
 }
 
 // late applies a cached decision to a span of an already decided trace.

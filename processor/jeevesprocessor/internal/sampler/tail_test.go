@@ -418,3 +418,36 @@ func TestTailKeptFractions100k(t *testing.T) {
 	assert.Equal(t, Counts{Traces: uint64(normalKept), Spans: uint64(2 * normalKept)}, st.Kept.Probability)
 	t.Logf("kept %d of %d ordinary traces (%.3f%%)", normalKept, normal, 100*float64(normalKept)/float64(normal))
 }
+
+// TestTailBoundPrefersTracesWithRoot: at the bound, a trace whose root has arrived is decided before
+// an older trace still waiting for its root, so a slow trace whose children came first is not
+// decided without the root that makes it slow.
+func TestTailBoundPrefersTracesWithRoot(t *testing.T) {
+	tl, _ := newTestTail(t, func(c *Config) {
+		c.MaxTraces = 2
+		c.DecisionWait = time.Hour
+		c.RootSpanGrace = time.Hour
+		c.Percentage = 1
+	})
+	slow, done, third := uint64(1), uint64(2), uint64(3)
+	require.Zero(t, tl.Consume(batch("svc", spanSpec{trace: slow, span: 2, parent: 1})).SpanCount())
+	require.Zero(t, tl.Consume(batch("svc", spanSpec{trace: done, span: 1, parent: -1})).SpanCount()) // a root
+	tl.Consume(batch("svc", spanSpec{trace: third, span: 2, parent: 1}))
+	st := tl.Stats()
+	assert.Equal(t, uint64(1), st.ForcedMaxTraces)
+	_, decided := tl.Decision(testTraceID(done))
+	assert.True(t, decided, "the trace with its root is decided first")
+	_, decided = tl.Decision(testTraceID(slow))
+	assert.False(t, decided, "the older trace waiting for its root is not")
+
+	// Its root arrives, lasting 6 s: the trace is kept by the latency rule at the next bound.
+	require.Zero(t, tl.Consume(batch("svc", spanSpec{trace: slow, span: 1, parent: -1, dur: 6 * time.Second})).SpanCount())
+	out := tl.Consume(batch("svc", spanSpec{trace: 4, span: 2, parent: 1}))
+	assert.Equal(t, 2, out.SpanCount(), "the slow trace, whole")
+	kept, decided := tl.Decision(testTraceID(slow))
+	assert.True(t, decided)
+	assert.True(t, kept)
+	v, ok := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Get(RuleAttribute)
+	require.True(t, ok)
+	assert.Equal(t, "latency", v.Str())
+}
