@@ -85,6 +85,11 @@ func (e *engine) samplingState(set connector.Settings) (*samplingState, error) {
 	}
 	e.sampling = s
 	e.setExemplarFilter(s.keepExemplar)
+	if s.head != nil {
+		e.metrics.mu.Lock()
+		e.metrics.admitExemplar = s.head.Keep
+		e.metrics.mu.Unlock()
+	}
 	return s, nil
 }
 

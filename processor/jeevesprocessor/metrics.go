@@ -105,6 +105,10 @@ type metricsEngine struct {
 	// keepExemplar filters exemplars at flush; nil keeps all. The sampling face
 	// installs it so that exemplars only reference kept traces.
 	keepExemplar aggregate.KeepExemplarFunc
+	// admitExemplar, when set, decides at record time whether a span may
+	// become an exemplar (head mode knows at once, from the span's trace id
+	// and tracestate, whether its trace is forwarded); nil admits all.
+	admitExemplar func(traceID pcommon.TraceID, traceState string) bool
 }
 
 func newMetricsEngine(cfg *MetricsConfig, tb *metadata.TelemetryBuilder) (*metricsEngine, error) {
@@ -320,6 +324,9 @@ func (e *metricsEngine) observe(s *aggregate.Series, v float64, span ptrace.Span
 		return
 	}
 	if tid := span.TraceID(); tid != (pcommon.TraceID{}) {
+		if e.admitExemplar != nil && !e.admitExemplar(tid, span.TraceState().AsRaw()) {
+			return
+		}
 		s.AddExemplar(aggregate.Exemplar{TraceID: tid, SpanID: span.SpanID(), Time: span.EndTimestamp(), Value: v})
 	}
 }

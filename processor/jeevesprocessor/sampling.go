@@ -61,14 +61,15 @@ func newSamplingState(cfg sampler.Config) (*samplingState, error) {
 
 // keepExemplar is the exemplar filter: an exemplar is emitted only once its
 // trace is known to be forwarded. Tail mode asks the decision cache (undecided
-// while the trace is buffered). Head mode decides from the trace id alone, as
-// Filter does for a span with an empty tracestate; a span that arrived with
-// an ot=rv or a higher ot=th may have been decided otherwise (see README).
+// while the trace is buffered). Head mode admits only spans it keeps when the
+// exemplar is recorded (Head.Keep with the span's own tracestate, so an
+// incoming rv or th counts exactly as in Filter), so every recorded exemplar
+// is of a forwarded trace.
 func (s *samplingState) keepExemplar(id pcommon.TraceID) (keep, decided bool) {
 	if s.tail != nil {
 		return s.tail.Decision(id)
 	}
-	return s.head.Keep(id, ""), true
+	return true, true
 }
 
 var (

@@ -317,12 +317,48 @@ func TestHeadModeForwardsExactly(t *testing.T) {
 	}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualConnectorJeevesSamplingTracesInMemory(t, h.tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
 
-	// Exemplars follow the same decision, at once.
-	for _, s := range specs[:50] {
-		keep, decided := h.traces.state.keepExemplar(s.id)
-		assert.True(t, decided)
-		assert.Equal(t, keptAt10(t, s.id), keep)
+}
+
+// TestHeadModeExemplarsFollowTraceState: in head mode an exemplar is admitted
+// only when its span is kept, judged with the span's own tracestate, so an
+// upstream rv (or th) counts exactly as in the sampling decision.
+func TestHeadModeExemplarsFollowTraceState(t *testing.T) {
+	h := newSamplingHarness(t, func(c *Config) { c.Sampling.Mode = "head" }, nil)
+	var specs []traceSpec
+	byID := map[pcommon.TraceID]string{}
+	for i := range 600 {
+		ts := [...]string{"", "ot=rv:ffffffffffffff", "ot=rv:00000000000000"}[i%3]
+		s := traceSpec{id: randomID(uint64(i)), spans: 2, duration: time.Duration(i+1) * time.Millisecond, ts: ts}
+		specs = append(specs, s)
+		byID[s.id] = ts
 	}
+	for start := 0; start < len(specs); start += 15 {
+		h.consume(t, buildTraces(specs[start:start+15]))
+		h.metrics.engine.flush(context.Background())
+	}
+	got := forwarded(h.tsink.AllTraces())
+	var exemplars, byRV int
+	for _, md := range h.msink.AllMetrics() {
+		for _, m := range md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+			if m.Type() != pmetric.MetricTypeHistogram {
+				continue
+			}
+			for _, dp := range m.Histogram().DataPoints().All() {
+				for _, ex := range dp.Exemplars().All() {
+					exemplars++
+					id := ex.TraceID()
+					_, ok := got[id]
+					assert.True(t, ok, "exemplar of trace %s (tracestate %q) was not forwarded", fmtTraceID(id), byID[id])
+					assert.NotEqual(t, "ot=rv:00000000000000", byID[id])
+					if byID[id] == "ot=rv:ffffffffffffff" && !keptAt10(t, id) {
+						byRV++ // kept only because of its rv
+					}
+				}
+			}
+		}
+	}
+	assert.Greater(t, exemplars, 40)
+	assert.Positive(t, byRV, "exemplars of traces kept by their incoming rv")
 }
 
 func TestHeadModeNeverUpSamples(t *testing.T) {
