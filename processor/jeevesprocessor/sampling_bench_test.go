@@ -167,3 +167,61 @@ func TestHeadFaceDoesNotAllocate(t *testing.T) {
 	assert.Positive(t, kept)
 	assert.Equal(t, int64(5*src.SpanCount()), kept+c.state.headDropped.Load())
 }
+
+// BenchmarkBothFaces measures what one batch costs the connector in a
+// collector that wires both faces (the distribution's default): the fan-out's
+// copy of the batch for the mutating sampling face, the metrics face reading
+// it (all families, SPM, exemplars), and the sampling face in tail or head
+// mode including the tick that decides the batch. mode=copy_only is the
+// fan-out's copy and the metrics face without any sampling: the baseline the
+// sampling face adds to. Renumbering the input's trace ids (tail mode needs
+// new traces each pass) is not timed; the copy is.
+func BenchmarkBothFaces(b *testing.B) {
+	src := jeevesBatch(samplingBenchTraces)
+	spans := src.SpanCount()
+	ctx := context.Background()
+	for _, mode := range []string{"tail", "head", "copy_only"} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			if mode != "copy_only" {
+				cfg.Sampling.Mode = mode
+			}
+			set := connectortest.NewNopSettings(metadata.Type)
+			mc, err := NewFactory().CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())
+			require.NoError(b, err)
+			tc, err := NewFactory().CreateTracesToTraces(ctx, set, cfg, consumertest.NewNop())
+			require.NoError(b, err)
+			defer func() {
+				require.NoError(b, tc.Shutdown(ctx))
+				require.NoError(b, mc.Shutdown(ctx))
+			}()
+			sc := tc.(*samplingConnector)
+			now := testBase
+			sc.state.now = func() time.Time { return now }
+			in := ptrace.NewTraces()
+			src.CopyTo(in)
+			require.NoError(b, mc.ConsumeTraces(ctx, in)) // series exist from here on
+			var gen uint64
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				gen++
+				in := ptrace.NewTraces()
+				src.CopyTo(in)
+				renumberTraces(in, gen)
+				b.StartTimer()
+				clone := ptrace.NewTraces()
+				in.CopyTo(clone)
+				if mode != "copy_only" {
+					_ = sc.ConsumeTraces(ctx, clone)
+				}
+				_ = mc.ConsumeTraces(ctx, in)
+				if mode == "tail" {
+					now = now.Add(2 * time.Second)
+					sc.forward(ctx, sc.state.tail.Tick(now))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+		})
+	}
+}
