@@ -3,12 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -44,20 +47,50 @@ type collectorOptions struct {
 	Overrides []string
 }
 
-// freePort returns a loopback address with a port that was free a moment ago.
+// freePort returns a loopback address with a port that was free a moment ago. Ports come from
+// 10000-29999, below Linux's ephemeral range, so that outgoing connections (which take their source
+// ports from that range) cannot grab one between this check and the collector binding it.
 func freePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(20000))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return addr
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free port in 10000-29999")
+	return ""
 }
 
-// startCollector starts the binary and waits until health_check answers 200.
-// The process is stopped with SIGTERM when the test ends.
+// startCollector starts the binary and waits until health_check answers 200; a start that lost a
+// port to another process is retried on new ports. The process is stopped with SIGTERM when the
+// test ends.
 func startCollector(t *testing.T, opts collectorOptions) *collector {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		c := launchCollector(t, opts)
+		err := c.waitHealthy(30 * time.Second)
+		if err == nil {
+			t.Cleanup(func() {
+				c.stop(10 * time.Second)
+				if t.Failed() {
+					t.Logf("collector output:\n%s", c.output.String())
+				}
+			})
+			return c
+		}
+		c.stop(10 * time.Second)
+		if attempt < 3 && strings.Contains(c.output.String(), "address already in use") {
+			continue
+		}
+		t.Fatalf("%v\n%s", err, c.output.String())
+	}
+}
+
+func launchCollector(t *testing.T, opts collectorOptions) *collector {
 	t.Helper()
 	if opts.Config == "" {
 		opts.Config = filepath.Join(repoRoot, "configs", "otelcol-jeeves.yaml")
@@ -105,35 +138,27 @@ func startCollector(t *testing.T, opts collectorOptions) *collector {
 		c.err = c.cmd.Wait()
 		close(c.done)
 	}()
-	t.Cleanup(func() {
-		c.stop(10 * time.Second)
-		if t.Failed() {
-			t.Logf("collector output:\n%s", c.output.String())
-		}
-	})
-	c.waitHealthy(30 * time.Second)
 	return c
 }
 
-func (c *collector) waitHealthy(timeout time.Duration) {
-	c.t.Helper()
+func (c *collector) waitHealthy(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
 		case <-c.done:
-			c.t.Fatalf("collector exited before it was healthy: %v\n%s", c.err, c.output.String())
+			return fmt.Errorf("collector exited before it was healthy: %v", c.err)
 		default:
 		}
 		resp, err := http.Get("http://" + c.Health + "/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.t.Fatalf("collector not healthy after %s\n%s", timeout, c.output.String())
+	return fmt.Errorf("collector not healthy after %s", timeout)
 }
 
 // stop sends SIGTERM and waits up to timeout; it returns how long the shutdown took.

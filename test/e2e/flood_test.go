@@ -36,9 +36,10 @@ func rssBytes(t *testing.T, pid int) int64 {
 	return 0
 }
 
-// uniqueNameBatch builds n server spans whose span names (and GenAI model names) are all distinct,
-// starting at offset: the cardinality flood that generic span metrics blow up on.
-func uniqueNameBatch(offset, n int) ptrace.Traces {
+// uniqueNameBatch builds n client spans whose span names (and GenAI model names) are all distinct,
+// starting at offset: the cardinality flood that generic span metrics blow up on. Each span is its
+// own trace; orphan spans (a parent that never arrives) make traces that never end.
+func uniqueNameBatch(offset, n int, orphan bool) ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "flood")
@@ -57,6 +58,9 @@ func uniqueNameBatch(offset, n int) ptrace.Traces {
 		tid[0] = 1
 		s.SetTraceID(pcommon.TraceID(tid))
 		s.SetSpanID(pcommon.SpanID(sid))
+		if orphan {
+			s.SetParentSpanID(pcommon.SpanID{0xff, 1, 2, 3, 4, 5, 6, 7})
+		}
 		s.SetName("chat unique-model-" + strconv.Itoa(k))
 		s.SetKind(ptrace.SpanKindClient)
 		s.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
@@ -79,7 +83,10 @@ func TestUniqueNameFloodStaysBounded(t *testing.T) {
 	// A trace backend that accepts everything, so that the exporter's queue (bounded, 200,000 spans by
 	// default) does not fill and the measurement is the connector's.
 	sink := startTraceSink(t, false)
-	env := map[string]string{"JEEVES_METRICS_SERIES_LIMIT": strconv.Itoa(limit), "JAEGER_OTLP_ENDPOINT": sink.Addr}
+	// Head sampling holds no spans, so what is measured is the metric side; the tail buffer has its
+	// own bound and test (TestNeverEndingTracesStayWithinSamplerBound).
+	env := map[string]string{"JEEVES_METRICS_SERIES_LIMIT": strconv.Itoa(limit), "JAEGER_OTLP_ENDPOINT": sink.Addr,
+		"JEEVES_SAMPLING_MODE": "head"}
 	for k, v := range fastFlush {
 		env[k] = v
 	}
@@ -96,7 +103,7 @@ func TestUniqueNameFloodStaysBounded(t *testing.T) {
 	send := func(offset int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(uniqueNameBatch(offset, batch))); err != nil {
+		if _, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(uniqueNameBatch(offset, batch, false))); err != nil {
 			t.Fatalf("export at %d: %v", offset, err)
 		}
 	}
@@ -148,5 +155,73 @@ func TestUniqueNameFloodStaysBounded(t *testing.T) {
 	}
 	if got := sumSamples(fams, "traces_span_metrics_calls_total", nil); got != total {
 		t.Errorf("SPM calls sum to %v, want %d: every span is counted", got, total)
+	}
+}
+
+// Traces that never end (their root never arrives) flood the tail sampler: its buffer stays within
+// sampling.max_bytes, the bound forces early decisions and counts them, and the process's RSS grows
+// by at most twice the buffer bound (Go's GC lets the heap reach twice the live data) plus 150 MB.
+func TestNeverEndingTracesStayWithinSamplerBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load run")
+	}
+	const total, batch, maxBytes = 600_000, 2000, 64 << 20
+	sink := startTraceSink(t, false)
+	env := map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr}
+	for k, v := range fastFlush {
+		env[k] = v
+	}
+	c := startCollector(t, collectorOptions{
+		Env: env,
+		Overrides: []string{
+			fmt.Sprintf("yaml:connectors::jeeves::sampling::max_bytes: %d", maxBytes),
+			// Far above the flood, so that the byte bound is the one that binds.
+			"yaml:connectors::jeeves::sampling::max_traces: 10000000",
+		},
+	})
+	conn, err := grpc.NewClient(c.OTLPGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	client := ptraceotlp.NewGRPCClient(conn)
+	send := func(off int, orphan bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(uniqueNameBatch(off, batch, orphan))); err != nil {
+			t.Fatalf("export at %d: %v", off, err)
+		}
+	}
+	// Warm-up with complete (root-only) traces, decided within a second, then the baseline.
+	for off := 0; off < 50_000; off += batch {
+		send(off, false)
+	}
+	time.Sleep(3 * time.Second)
+	base := rssBytes(t, c.cmd.Process.Pid)
+	peak, peakHeld := base, 0.0
+	for off := 50_000; off < 50_000+total; off += batch {
+		send(off, true)
+		if r := rssBytes(t, c.cmd.Process.Pid); r > peak {
+			peak = r
+		}
+		if (off-50_000)%(50*batch) == 0 {
+			held := sumSamples(scrape(t, c.Telemetry), "otelcol_connector_jeeves_sampling_bytes_in_memory", nil)
+			if held > peakHeld {
+				peakHeld = held
+			}
+		}
+	}
+	fams := scrape(t, c.Telemetry)
+	forced := sumSamples(fams, "otelcol_connector_jeeves_sampling_forced_decisions", map[string]string{"reason": "max_bytes"})
+	t.Logf("%d never-ending traces: buffer peak %.1f MB (bound %d MB), %v decisions forced by max_bytes, RSS %d -> %d MB",
+		total, peakHeld/(1<<20), maxBytes>>20, forced, base>>20, peak>>20)
+	if peakHeld > maxBytes {
+		t.Errorf("sampler held %.0f bytes, bound %d", peakHeld, maxBytes)
+	}
+	if forced == 0 {
+		t.Error("the bound forced no decisions")
+	}
+	if growth := peak - base; growth > 2*maxBytes+150<<20 {
+		t.Errorf("RSS grew %d MB, bound 2 × %d MB + 150 MB", growth>>20, maxBytes>>20)
 	}
 }

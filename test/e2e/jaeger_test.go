@@ -77,11 +77,11 @@ func (j *jaegerServer) traceIDs(t *testing.T, service string, limit int) map[str
 	return out
 }
 
-// The default config delivers traces to a real Jaeger: every trace the collector forwards is
+// The default config delivers traces to a real Jaeger: with sampling at 100% every trace is
 // queryable there, whole.
 func TestTracesReachJaeger(t *testing.T) {
 	j := startJaeger(t)
-	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": j.OTLPGRPC}})
+	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": j.OTLPGRPC, "JEEVES_SAMPLING_PERCENTAGE": keepAll}})
 	cfg := trafficConfig(5, 300)
 	cfg.TraceList = true
 	m := sendTraffic(t, c.OTLPGRPC, cfg)

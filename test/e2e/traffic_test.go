@@ -30,6 +30,9 @@ func sendTraffic(t *testing.T, endpoint string, cfg loadgen.Config) *loadgen.Man
 	return m
 }
 
+// keepAll turns the connector's sampling up to 100%, for cases that check every span arrives.
+const keepAll = "100"
+
 func trafficConfig(seed uint64, traces int) loadgen.Config {
 	cfg := loadgen.DefaultConfig()
 	cfg.Seed = seed
@@ -37,11 +40,11 @@ func trafficConfig(seed uint64, traces int) loadgen.Config {
 	return cfg
 }
 
-// A loadgen run arrives intact at the trace backend, and the collector's self-telemetry accounts
-// for every span.
+// A loadgen run arrives intact at the trace backend (sampling at 100%), and the collector's
+// self-telemetry accounts for every span.
 func TestTrafficArrivesIntact(t *testing.T) {
 	sink := startTraceSink(t, false)
-	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr}})
+	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr, "JEEVES_SAMPLING_PERCENTAGE": keepAll}})
 	m := sendTraffic(t, c.OTLPGRPC, trafficConfig(7, 2000))
 
 	eventually(t, 30*time.Second, func() string {
@@ -66,10 +69,10 @@ func TestTrafficArrivesIntact(t *testing.T) {
 }
 
 // SIGTERM right after the last export: the collector exits within a few seconds and flushes what
-// it held (batch processor and sending queue) to the backend first.
+// it held (batch processor, the tail sampler's buffer, the sending queue) to the backend first.
 func TestSIGTERMFlushesQueue(t *testing.T) {
 	sink := startTraceSink(t, false)
-	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr}})
+	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr, "JEEVES_SAMPLING_PERCENTAGE": keepAll}})
 	m := sendTraffic(t, c.OTLPGRPC, trafficConfig(11, 1000))
 
 	took := c.stop(10 * time.Second)
