@@ -6,7 +6,7 @@ LOADGEN   := $(BIN)/jeeves-loadgen
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build run test check-dist generate-dist generate vet test-deps bench clean image-smoke
+.PHONY: all build run test check-dist generate-dist generate vet lint test-deps bench clean image-smoke
 
 all: build
 
@@ -20,13 +20,22 @@ run: build
 	$(COLLECTOR) --config $(CONFIG)
 
 ## test: everything CI runs — generated-code drift, vet, unit, config and end-to-end tests.
-test: test-deps check-dist vet build image-smoke
+test: test-deps check-dist vet lint build image-smoke
 	OTELCOL_JEEVES_BIN=$(COLLECTOR) JEEVES_LOADGEN_BIN=$(LOADGEN) \
 		$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 ## test-deps: install what the tests need on a fresh machine (Debian packages); no-op when present.
 test-deps:
 	./scripts/install-test-deps.sh
+
+## lint: golangci-lint (pinned v2.15.0, installed into $(GOBIN_DIR) when missing) with its standard linters.
+GOBIN_DIR     := $(shell $(GO) env GOPATH)/bin
+GOLANGCI_LINT := $(GOBIN_DIR)/golangci-lint
+GOLANGCI_VERSION := v2.15.0
+lint:
+	@$(GOLANGCI_LINT) version 2>/dev/null | grep -q "version $(patsubst v%,%,$(GOLANGCI_VERSION))" || \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	$(GOLANGCI_LINT) run --default standard --max-issues-per-linter 0 --max-same-issues 0 ./...
 
 ## generate-dist: regenerate cmd/otelcol-jeeves from builder-config.yaml with the pinned OCB.
 generate-dist:

@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "jeeves-loadgen:", err)
+			_, _ = fmt.Fprintln(stderr, "jeeves-loadgen:", err)
 		}
 		return 2
 	}
@@ -93,19 +93,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	exp, err := otlptracegrpc.New(ctx, expOpts...)
 	if err != nil {
-		fmt.Fprintln(stderr, "jeeves-loadgen: creating exporter:", err)
+		_, _ = fmt.Fprintln(stderr, "jeeves-loadgen: creating exporter:", err)
 		return 1
 	}
 
 	if o.cpuprof != "" {
 		f, err := os.Create(o.cpuprof)
 		if err != nil {
-			fmt.Fprintln(stderr, "jeeves-loadgen:", err)
+			_, _ = fmt.Fprintln(stderr, "jeeves-loadgen:", err)
 			return 1
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, "jeeves-loadgen:", err)
+			_, _ = fmt.Fprintln(stderr, "jeeves-loadgen:", err)
 			return 1
 		}
 		defer pprof.StopCPUProfile()
@@ -120,24 +120,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		runErr = fmt.Errorf("shutting down exporter: %w", err)
 	}
 	if runErr != nil {
-		fmt.Fprintln(stderr, "jeeves-loadgen: no manifest written:", runErr)
+		_, _ = fmt.Fprintln(stderr, "jeeves-loadgen: no manifest written:", runErr)
 		return 1
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "jeeves-loadgen: interrupted; the manifest describes the traces sent so far")
+		_, _ = fmt.Fprintln(stderr, "jeeves-loadgen: interrupted; the manifest describes the traces sent so far")
 	}
-	fmt.Fprintf(stderr, "jeeves-loadgen: exported %d traces, %d spans to %s in %s (%.0f spans/s)\n",
+	_, _ = fmt.Fprintf(stderr, "jeeves-loadgen: exported %d traces, %d spans to %s in %s (%.0f spans/s)\n",
 		m.Traces, m.Spans, o.endpoint, elapsed.Round(time.Millisecond), float64(m.Spans)/elapsed.Seconds())
 
 	if err := writeManifest(o.manifest, m, stdout); err != nil {
-		fmt.Fprintln(stderr, "jeeves-loadgen: writing manifest:", err)
+		_, _ = fmt.Fprintln(stderr, "jeeves-loadgen: writing manifest:", err)
 		return 1
 	}
 	return 0
 }
 
 // writeManifest writes m as indented JSON to path ("-" = w). A file is written
-// next to its destination and renamed, so readers never see half a manifest.
+// next to its destination and renamed, so readers never see half a manifest. A path that exists
+// and is not a regular file (/dev/null, /dev/stdout, a pipe) is written in place: renaming over it
+// would replace the device node with a file.
 func writeManifest(path string, m *loadgen.Manifest, w io.Writer) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -148,18 +150,23 @@ func writeManifest(path string, m *loadgen.Manifest, w io.Writer) error {
 		_, err = w.Write(data)
 		return err
 	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, werr := f.Write(data)
+		return errors.Join(werr, f.Close())
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".manifest-*.json")
 	if err != nil {
 		return err
 	}
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+		return errors.Join(err, tmp.Close(), os.Remove(tmp.Name()))
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
+		return errors.Join(err, os.Remove(tmp.Name()))
 	}
 	return os.Rename(tmp.Name(), path)
 }

@@ -164,3 +164,28 @@ func TestParseFlags(t *testing.T) {
 		t.Fatalf("exit %d for a stray argument, want 2", code)
 	}
 }
+
+// Writing the manifest to a device (here /dev/null) writes through it and leaves the device in
+// place; the atomic rename is only for regular files.
+func TestWriteManifestToDevice(t *testing.T) {
+	m, err := loadgen.Plan(loadgenSmallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeManifest(os.DevNull, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is no longer a character device: %v", os.DevNull, fi.Mode())
+	}
+}
+
+func loadgenSmallConfig() loadgen.Config {
+	cfg := loadgen.DefaultConfig()
+	cfg.Traces = 3
+	return cfg
+}

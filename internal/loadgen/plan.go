@@ -212,7 +212,6 @@ type agentPlan struct {
 	// Jeeves: provider/model for llm.provider.call.
 	jProvider int
 	jModel    int
-	llmCalls  int
 }
 
 type builder struct {
@@ -509,7 +508,7 @@ func (b *builder) emit(agents []agentPlan, site errorSite) {
 	}
 	mins := make([]int64, len(agents))
 	weights := make([]uint64, len(agents))
-	var need int64 = head + tail
+	need := head + tail
 	for i := range agents {
 		mins[i] = agentMin(&agents[i])
 		weights[i] = agentWeight[agents[i].name] + uint64(b.between(0, 100))

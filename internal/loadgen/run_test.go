@@ -123,13 +123,13 @@ func recompute(t *testing.T, stubs tracetest.SpanStubs, cfg Config) *Manifest {
 			var provider, model string
 			var in, out int64
 			var hasIn, hasOut bool
-			switch {
-			case s.Name == "llm.provider.call":
+			switch s.Name {
+			case "llm.provider.call":
 				provider, _ = a.str("jeeves.llm.provider")
 				model, _ = a.str("jeeves.llm.model")
 				in, hasIn = a.int("jeeves.llm.tokens.prompt")
 				out, hasOut = a.int("jeeves.llm.tokens.completion")
-			case s.Name == "agent.llm_call":
+			case "agent.llm_call":
 				provider = UnknownLabel
 				model, _ = a.str("model_role")
 			default:

@@ -274,7 +274,9 @@ func (r *commbusReceiver) flush(ctx context.Context, now time.Time, expire bool)
 
 	if expired > 0 {
 		r.tel.ReceiverCommbusProcessesOrphaned.Add(ctx, int64(expired), r.attrs.forReason(translate.OrphanTTLExpired))
-		r.deliver(ctx, batch)
+		// A refusal is counted by the receiver's obsreport (otelcol_receiver_refused_*) inside
+		// deliver; the ticker has no sender to hand the error back to.
+		_ = r.deliver(ctx, batch)
 	}
 	if r.metrics != nil {
 		octx := r.obs.StartMetricsOp(ctx)

@@ -304,7 +304,7 @@ func TestListenPublishEndToEnd(t *testing.T) {
 	h.start()
 	c, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 
 	// A bridge publishes kernel events (no timestamp_ms: receive time) and
 	// in-process messages.
@@ -358,7 +358,7 @@ func TestListenAnswersLikeAKernel(t *testing.T) {
 	h.start()
 	c, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 
 	valid := map[string]any{"event_type": "x", "payload": "{}"}
 	tests := []struct {
@@ -523,7 +523,7 @@ func TestListenConnectionLimit(t *testing.T) {
 	for i := range 2 {
 		c, err := testkernel.Dial(h.listenAddr())
 		require.NoError(t, err)
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		publish(t, c, "c"+string(rune('0'+i)), wire.Event{EventType: "x", Payload: "{}"})
 		clients = append(clients, c)
 	}
@@ -531,7 +531,7 @@ func TestListenConnectionLimit(t *testing.T) {
 
 	extra, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
-	defer extra.Close()
+	defer func() { _ = extra.Close() }()
 	typ, reply, err := extra.ReadReply()
 	require.NoError(t, err)
 	assert.Equal(t, wire.TypeError, typ)
@@ -545,7 +545,7 @@ func TestListenConnectionLimit(t *testing.T) {
 	eventually(t, "one active", func() bool { return h.counter("otelcol_receiver_commbus_connections_active", "mode", "listen") == 1 })
 	again, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
-	defer again.Close()
+	defer func() { _ = again.Close() }()
 	publish(t, again, "again", wire.Event{EventType: "x", Payload: "{}"})
 }
 
@@ -556,7 +556,7 @@ func TestListenIdleTimeout(t *testing.T) {
 	h.start()
 	c, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	publish(t, c, "a", wire.Event{EventType: "x", Payload: "{}"})
 	start := time.Now()
 	_ = c.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -585,7 +585,7 @@ func TestListenFramingErrorsCloseTheConnection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := testkernel.Dial(h.listenAddr())
 			require.NoError(t, err)
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			typ, reply, err := c.WriteRaw(tt.raw)
 			require.NoError(t, err)
 			assert.Equal(t, wire.TypeError, typ)
@@ -627,7 +627,7 @@ func TestBothModesAndFlushTicker(t *testing.T) {
 	eventually(t, "created via subscribe", func() bool { return h.logs.LogRecordCount() == 1 })
 	c, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	publish(t, c, "a", wire.Event{EventType: "process.state_changed", Payload: `{"pid":"k1","old_state":"RUNNING","new_state":"WAITING","reason":"needs confirmation"}`, Source: "kernel"})
 
 	// k1 never ends: the TTL expires it as an orphan on a flush tick.
@@ -682,7 +682,7 @@ func TestSharedLifecycle(t *testing.T) {
 	defer func() { require.NoError(t, lr.Shutdown(context.Background())) }()
 	c, err := testkernel.Dial(lr.(*sharedReceiver).rcv.srv.addr().String())
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	reply := publish(t, c, "one", wire.Event{EventType: "x", Payload: "{}"})
 	assert.Equal(t, map[string]any{"success": true, "delivered": int8(1)}, reply.Body)
 }
@@ -707,7 +707,7 @@ func TestConsumerErrorAnswersRetryable(t *testing.T) {
 	defer func() { require.NoError(t, lr.Shutdown(context.Background())) }()
 	c, err := testkernel.Dial(lr.(*sharedReceiver).rcv.srv.addr().String())
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	typ, reply, err := c.Publish("e", wire.Event{EventType: "x", Payload: "{}"})
 	require.NoError(t, err)
 	assert.Equal(t, wire.TypeError, typ)

@@ -70,7 +70,7 @@ func TestListenTLS(t *testing.T) {
 
 	c, err := testkernel.DialTLS(h.listenAddr(), clientTLS)
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	reply := publish(t, c, "tls-1", wire.Event{EventType: "process.created", Payload: `{"pid":"t1"}`, Source: "kernel"})
 	assert.Equal(t, map[string]any{"success": true, "delivered": int8(3)}, reply.Body)
 	eventually(t, "logged", func() bool { return h.logs.LogRecordCount() == 1 })
@@ -78,7 +78,7 @@ func TestListenTLS(t *testing.T) {
 	// Plain TCP against the TLS port gets no protocol answer.
 	plain, err := testkernel.Dial(h.listenAddr())
 	require.NoError(t, err)
-	defer plain.Close()
+	defer func() { _ = plain.Close() }()
 	_, _, err = plain.Publish("plain", wire.Event{EventType: "x", Payload: "{}"})
 	require.Error(t, err)
 }

@@ -32,7 +32,7 @@ func startBackend(t *testing.T, name string, cmd *exec.Cmd, readyURL string, tim
 		if err != nil {
 			return name + ": " + err.Error()
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return name + ": " + resp.Status
 		}

@@ -151,7 +151,7 @@ func (c *collector) waitHealthy(timeout time.Duration) error {
 		}
 		resp, err := http.Get("http://" + c.Health + "/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -199,7 +199,7 @@ func scrape(t testing.TB, hostport string) map[string]*dto.MetricFamily {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("scrape %s: HTTP %d", hostport, resp.StatusCode)
 	}

@@ -150,7 +150,7 @@ func TestCommbusListenEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pub.Close()
+	defer func() { _ = pub.Close() }()
 	for i, ev := range commbustest.LifecycleScript(time.Now().Add(-time.Minute)) {
 		if ev.EventType == "envelope.snapshot" {
 			continue // not in the default subscription either; keeps the expected numbers the same

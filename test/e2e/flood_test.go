@@ -98,7 +98,7 @@ func TestUniqueNameFloodStaysBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	client := ptraceotlp.NewGRPCClient(conn)
 	send := func(offset int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

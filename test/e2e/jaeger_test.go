@@ -60,7 +60,7 @@ func (j *jaegerServer) traceIDs(t *testing.T, service string, limit int) map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var body struct {
 		Data []struct {
 			TraceID string            `json:"traceID"`
@@ -120,7 +120,7 @@ func (j *jaegerServer) spmSeries(t *testing.T, metric, service string, extra url
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("HTTP %s", resp.Status)
 	}

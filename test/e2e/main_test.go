@@ -37,7 +37,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	collectorBin = filepath.Join(dir, "otelcol-jeeves")
 	build := exec.Command("go", "build", "-o", collectorBin, ".")
 	build.Dir = filepath.Join(root, "cmd", "otelcol-jeeves")

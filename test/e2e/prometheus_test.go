@@ -69,7 +69,7 @@ func (p *prometheusServer) query(t *testing.T, expr string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var body struct {
 		Status string `json:"status"`
 		Error  string `json:"error"`
@@ -129,7 +129,7 @@ func TestDashboardsAndRulesOnRealPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var rules struct {
 		Data struct {
 			Groups []struct {

@@ -50,7 +50,7 @@ func exemplarTraceIDs(t *testing.T, hostport string) map[pcommon.TraceID]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func TestKernelRoundTrip(t *testing.T) {
 	k := StartKernel(t, "127.0.0.1:0")
 	c, err := Dial(k.Addr())
 	require.NoError(t, err)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	typ, reply, err := c.Call("k1", "kernel", "CreateProcess", map[string]any{})
 	require.NoError(t, err)
 	assert.Equal(t, TypeError, typ)
@@ -26,7 +26,7 @@ func TestKernelRoundTrip(t *testing.T) {
 
 	sub, err := Dial(k.Addr())
 	require.NoError(t, err)
-	defer sub.Close()
+	defer func() { _ = sub.Close() }()
 	_, err = sub.Conn.Write(mustSubscribe(t, "s1", []string{"process.created"}))
 	require.NoError(t, err)
 	require.NoError(t, k.WaitSubscribers(1, 5*time.Second))
