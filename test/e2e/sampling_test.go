@@ -204,3 +204,59 @@ func TestJaegerStoresTheSample(t *testing.T) {
 	})
 	t.Logf("jaeger stores %d of %d traces (%d error or slow)", len(want), len(m.TraceList), m.Classes.Error+m.Classes.Slow)
 }
+
+// Every forwarded span says why it was kept: jeeves.sampling.rule, and an OTEP 235 threshold in its
+// tracestate consistent with the rule (th:0 for the rules that keep all their traces, th:e666 for
+// 10% probability).
+func TestKeptSpansCarryRuleAndThreshold(t *testing.T) {
+	sink := startTraceSink(t, true)
+	c := startCollector(t, collectorOptions{Env: map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr}})
+	cfg := trafficConfig(61, 2000)
+	cfg.TraceList = true
+	m := sendTraffic(t, c.OTLPGRPC, cfg)
+	class := map[pcommon.TraceID]loadgen.TraceRecord{}
+	want := 0
+	for _, tr := range m.TraceList {
+		id := parseTraceID(t, tr.TraceID)
+		class[id] = tr
+		if tr.Error || tr.Slow || keptByProbability(t, id) {
+			want += tr.Spans
+		}
+	}
+	eventually(t, 60*time.Second, func() string {
+		if got := sink.SpanCount(); got != want {
+			return fmt.Sprintf("sink has %d spans, want %d", got, want)
+		}
+		return ""
+	})
+	rules := map[string]int{}
+	for _, td := range sink.Batches() {
+		rss := td.ResourceSpans()
+		for i := 0; i < rss.Len(); i++ {
+			sss := rss.At(i).ScopeSpans()
+			for j := 0; j < sss.Len(); j++ {
+				spans := sss.At(j).Spans()
+				for k := 0; k < spans.Len(); k++ {
+					s := spans.At(k)
+					tr := class[s.TraceID()]
+					rule, _ := s.Attributes().Get("jeeves.sampling.rule")
+					rules[rule.Str()]++
+					var wantRule, wantTh string
+					switch {
+					case tr.Error:
+						wantRule, wantTh = "error", "ot=th:0"
+					case tr.Slow:
+						wantRule, wantTh = "latency", "ot=th:0"
+					default:
+						wantRule, wantTh = "probability", "ot=th:e666"
+					}
+					if rule.Str() != wantRule || s.TraceState().AsRaw() != wantTh {
+						t.Fatalf("span %s of trace %s (error=%v slow=%v): rule %q tracestate %q, want %q %q",
+							s.Name(), tr.TraceID, tr.Error, tr.Slow, rule.Str(), s.TraceState().AsRaw(), wantRule, wantTh)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("forwarded spans per rule: %v", rules)
+}
