@@ -22,79 +22,11 @@ type Config struct {
 	Metrics MetricsConfig `mapstructure:"metrics"`
 	// Sampling configures the traces→traces face: which traces it forwards.
 	// It is used only when a traces pipeline receives from this connector.
-	Sampling SamplingConfig `mapstructure:"sampling"`
+	// Its keys, defaults and bounds are documented on sampler.Config.
+	Sampling sampler.Config `mapstructure:"sampling"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
-}
-
-// SamplingConfig mirrors sampler.Config field for field (TestSamplingConfigMirrorsSampler
-// keeps them in step). It is a copy rather than the sampler's type so that the
-// collector's config validation, which calls Validate on every nested struct,
-// does not report each sampling problem twice (Config.Validate reports them).
-type SamplingConfig struct {
-	// Percentage of traces kept by the probability rule, in (0, 100]. Default 10.
-	Percentage float64 `mapstructure:"percentage"`
-	// Mode is tail (buffer each trace, apply the keep rules) or head
-	// (stateless, probability only). Default tail.
-	Mode string `mapstructure:"mode"`
-	// Precision is the number of hex digits of the OTEP 235 threshold, 1..14.
-	// Default 4 (10% is th:e666).
-	Precision int `mapstructure:"precision"`
-	// DecisionWait is the longest a trace is buffered after its first span
-	// arrived. Tail only. Default 10s; must be > 0.
-	DecisionWait time.Duration `mapstructure:"decision_wait"`
-	// RootSpanGrace decides a trace this long after its root span arrived, if
-	// sooner than DecisionWait. Tail only. Default 1s; 0 decides at the root.
-	RootSpanGrace time.Duration `mapstructure:"root_span_grace"`
-	// LatencyThreshold keeps every trace at least this long (earliest start
-	// to latest end). Tail only. Default 5s; 0 disables the rule.
-	LatencyThreshold time.Duration `mapstructure:"latency_threshold"`
-	// KeepErrors keeps every trace holding a span with status Error. Tail
-	// only. Default true.
-	KeepErrors bool `mapstructure:"keep_errors"`
-	// MaxTraces bounds the buffered traces; at the bound the oldest is decided
-	// early. Tail only. Default 50000; must be >= 1.
-	MaxTraces int `mapstructure:"max_traces"`
-	// MaxBytes bounds the estimated bytes of the buffered spans; at the bound
-	// the oldest traces are decided early. Tail only. Default 268435456 (256 MiB).
-	MaxBytes int64 `mapstructure:"max_bytes"`
-	// DecisionCacheSize is how many recent decisions late spans can follow
-	// (about 64 B each). Tail only. Default 100000; must be >= 1.
-	DecisionCacheSize int `mapstructure:"decision_cache_size"`
-
-	// prevent unkeyed literal initialization
-	_ struct{}
-}
-
-func samplingConfigFrom(c sampler.Config) SamplingConfig {
-	return SamplingConfig{
-		Percentage:        c.Percentage,
-		Mode:              string(c.Mode),
-		Precision:         c.Precision,
-		DecisionWait:      c.DecisionWait,
-		RootSpanGrace:     c.RootSpanGrace,
-		LatencyThreshold:  c.LatencyThreshold,
-		KeepErrors:        c.KeepErrors,
-		MaxTraces:         c.MaxTraces,
-		MaxBytes:          c.MaxBytes,
-		DecisionCacheSize: c.DecisionCacheSize,
-	}
-}
-
-func (s *SamplingConfig) sampler() sampler.Config {
-	return sampler.Config{
-		Percentage:        s.Percentage,
-		Mode:              sampler.Mode(s.Mode),
-		Precision:         s.Precision,
-		DecisionWait:      s.DecisionWait,
-		RootSpanGrace:     s.RootSpanGrace,
-		LatencyThreshold:  s.LatencyThreshold,
-		KeepErrors:        s.KeepErrors,
-		MaxTraces:         s.MaxTraces,
-		MaxBytes:          s.MaxBytes,
-		DecisionCacheSize: s.DecisionCacheSize,
-	}
 }
 
 // MetricsConfig configures the traces→metrics face.
@@ -166,7 +98,7 @@ func createDefaultConfig() component.Config {
 			SPM:              SPMConfig{Enabled: true},
 			Exemplars:        ExemplarsConfig{Enabled: true, MaxPerDataPoint: 5},
 		},
-		Sampling: samplingConfigFrom(sampler.DefaultConfig()),
+		Sampling: sampler.DefaultConfig(),
 	}
 }
 
@@ -192,7 +124,7 @@ func (cfg *Config) Validate() error {
 	if _, err := m.compileRules(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := cfg.Sampling.sampler().Validate(); err != nil {
+	if err := cfg.Sampling.Check(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

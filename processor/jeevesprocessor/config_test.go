@@ -5,7 +5,6 @@ package jeevesprocessor
 
 import (
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -72,8 +71,8 @@ func TestLoadConfig(t *testing.T) {
 			id: component.NewIDWithName(metadata.Type, "sampling_tail"),
 			want: func() *Config {
 				cfg := createDefaultConfig().(*Config)
-				cfg.Sampling = SamplingConfig{
-					Percentage: 10, Mode: "tail", Precision: 4,
+				cfg.Sampling = sampler.Config{
+					Percentage: 10, Mode: sampler.ModeTail, Precision: 4,
 					DecisionWait: 10 * time.Second, RootSpanGrace: 500 * time.Millisecond,
 					LatencyThreshold: 5 * time.Second, KeepErrors: true,
 					MaxTraces: 20000, MaxBytes: 64 << 20, DecisionCacheSize: 50000,
@@ -86,7 +85,7 @@ func TestLoadConfig(t *testing.T) {
 			want: func() *Config {
 				cfg := createDefaultConfig().(*Config)
 				cfg.Sampling.Percentage = 25
-				cfg.Sampling.Mode = "head"
+				cfg.Sampling.Mode = sampler.ModeHead
 				cfg.Sampling.Precision = 3
 				return cfg
 			},
@@ -130,11 +129,13 @@ func TestLoadConfig(t *testing.T) {
 			require.NoError(t, sub.Unmarshal(cfg))
 			err = confmap.Validate(cfg)
 			if tt.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.wantErr)
-				// Each problem is reported once: no nested struct validates itself again.
-				assert.Equal(t, 1, strings.Count(err.Error(), tt.wantErr), err.Error())
-				assert.Equal(t, strings.Count(tt.wantErr, "\n")+1, strings.Count(err.Error(), "\n")+1, err.Error())
+				// confmap.Validate is what the collector runs: Config.Validate
+				// plus Validate of every nested struct, prefixed with its path.
+				// Each problem is reported once, by Config.Validate, unprefixed.
+				require.EqualError(t, err, tt.wantErr)
+				for line := range strings.SplitSeq(tt.wantErr, "\n") {
+					assert.Equal(t, 1, strings.Count(err.Error(), line), "%q in\n%s", line, err)
+				}
 				return
 			}
 			require.NoError(t, err)
@@ -150,31 +151,59 @@ func TestCreateRejectsInvalidRules(t *testing.T) {
 	require.EqualError(t, err, `metrics.rules[0] (x).family must be one of pipeline, agent, llm, db, interrupt, got "nope"`)
 }
 
-// TestSamplingConfigMirrorsSampler keeps SamplingConfig in step with
-// sampler.Config: same fields, same YAML keys, same defaults, and a round trip
-// through the conversion loses nothing.
-func TestSamplingConfigMirrorsSampler(t *testing.T) {
-	want := reflect.TypeFor[sampler.Config]()
-	got := reflect.TypeFor[SamplingConfig]()
-	var gotKeys, wantKeys []string
-	for i := range want.NumField() {
-		wantKeys = append(wantKeys, want.Field(i).Name+"/"+want.Field(i).Tag.Get("mapstructure"))
-	}
-	for i := range got.NumField() {
-		if f := got.Field(i); f.IsExported() {
-			gotKeys = append(gotKeys, f.Name+"/"+f.Tag.Get("mapstructure"))
-		}
-	}
-	assert.Equal(t, wantKeys, gotKeys)
+func TestCreateDefaultConfig(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig()
+	assert.Equal(t, &Config{
+		Metrics: MetricsConfig{
+			FlushInterval:    15 * time.Second,
+			SeriesLimit:      5000,
+			SeriesExpiration: 10 * time.Minute,
+			SPM:              SPMConfig{Enabled: true},
+			Exemplars:        ExemplarsConfig{Enabled: true, MaxPerDataPoint: 5},
+		},
+		Sampling: sampler.Config{
+			Percentage:        10,
+			Mode:              sampler.ModeTail,
+			Precision:         4,
+			DecisionWait:      10 * time.Second,
+			RootSpanGrace:     time.Second,
+			LatencyThreshold:  5 * time.Second,
+			KeepErrors:        true,
+			MaxTraces:         50000,
+			MaxBytes:          256 << 20,
+			DecisionCacheSize: 100000,
+		},
+	}, cfg)
+	require.NoError(t, confmap.Validate(cfg))
+}
 
-	def := createDefaultConfig().(*Config)
-	assert.Equal(t, sampler.DefaultConfig(), def.Sampling.sampler())
+// TestValidateAsTheCollectorReportsIt validates the connector inside the
+// collector's own shape (connectors keyed by component ID), which is what
+// `otelcol-jeeves validate` prints after "Error: ": every problem once, each
+// naming its key, none behind a second "sampling" path element.
+func TestValidateAsTheCollectorReportsIt(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Metrics.SeriesLimit = 0
+	cfg.Sampling.Percentage = 150
+	cfg.Sampling.Mode = "sideways"
+	cfg.Sampling.MaxTraces = 0
+	collector := struct {
+		Connectors map[component.ID]component.Config `mapstructure:"connectors"`
+	}{Connectors: map[component.ID]component.Config{component.NewID(metadata.Type): cfg}}
 
-	custom := sampler.Config{
-		Percentage: 12.5, Mode: sampler.ModeHead, Precision: 6, DecisionWait: 3 * time.Second,
-		RootSpanGrace: 7 * time.Millisecond, LatencyThreshold: 9 * time.Second, KeepErrors: false,
-		MaxTraces: 11, MaxBytes: 13, DecisionCacheSize: 17,
-	}
-	mirror := samplingConfigFrom(custom)
-	assert.Equal(t, custom, mirror.sampler())
+	err := confmap.Validate(&collector)
+	require.EqualError(t, err, "connectors::jeeves: metrics.series_limit must be > 0, got 0\n"+
+		"sampling.percentage must be in (0, 100], got 150\n"+
+		"sampling.mode must be one of tail, head, got \"sideways\"\n"+
+		"sampling.max_traces must be at least 1, got 0")
+}
+
+// TestSamplerConfigIsNotAValidator guards the single report: if sampler.Config
+// had a Validate method, confmap.Validate would call it on Config.Sampling as
+// well as Config.Validate calling Check, and every sampling problem would
+// appear twice.
+func TestSamplerConfigIsNotAValidator(t *testing.T) {
+	_, byValue := any(sampler.Config{}).(confmap.Validator)
+	_, byPointer := any(&sampler.Config{}).(confmap.Validator)
+	assert.False(t, byValue || byPointer, "sampler.Config must not implement confmap.Validator; Config.Validate calls its Check")
 }

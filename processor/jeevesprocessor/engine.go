@@ -72,7 +72,7 @@ func (e *engine) samplingState(set connector.Settings) (*samplingState, error) {
 	if e.sampling != nil {
 		return e.sampling, nil
 	}
-	s, err := newSamplingState(e.cfg.Sampling.sampler())
+	s, err := newSamplingState(e.cfg.Sampling)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
 )
 
 // samplingBenchTraces makes a 10,000-span Jeeves batch (500 traces of 20
@@ -29,7 +30,7 @@ const samplingBenchTraces = 500
 func newSamplingFace(tb testing.TB, mode string, next consumer.Traces) *samplingConnector {
 	tb.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.Sampling.Mode = mode
+	cfg.Sampling.Mode = sampler.Mode(mode)
 	c, err := NewFactory().CreateTracesToTraces(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, next)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { require.NoError(tb, c.Shutdown(context.Background())) })
@@ -184,7 +185,7 @@ func BenchmarkBothFaces(b *testing.B) {
 		b.Run("mode="+mode, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			if mode != "copy_only" {
-				cfg.Sampling.Mode = mode
+				cfg.Sampling.Mode = sampler.Mode(mode)
 			}
 			set := connectortest.NewNopSettings(metadata.Type)
 			mc, err := NewFactory().CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())

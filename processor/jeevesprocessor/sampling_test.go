@@ -238,7 +238,7 @@ func TestSamplingLifecycle(t *testing.T) {
 	for _, mode := range []string{"tail", "head"} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
-			cfg.Sampling.Mode = mode
+			cfg.Sampling.Mode = sampler.Mode(mode)
 			f := NewFactory()
 			set := connectortest.NewNopSettings(metadata.Type)
 

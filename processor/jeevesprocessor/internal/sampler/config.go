@@ -18,36 +18,45 @@ const (
 	ModeHead Mode = "head"
 )
 
-// Config is the `sampling` block of the jeeves connector.
+// Config is the `sampling` block of the jeeves connector: the connector's Config embeds it as its
+// Sampling field, so these mapstructure keys are the operator's keys under `sampling`.
 type Config struct {
-	// Percentage of traces kept by the probability rule, in (0, 100]. Default 10.
+	// Percentage of traces kept by the probability rule, in (0, 100]. Default 10. 0 is invalid:
+	// to forward nothing, leave the traces→traces pipeline out.
 	Percentage float64 `mapstructure:"percentage"`
-	// Mode is tail (default: buffer per trace, apply the keep rules) or head (stateless, probability only).
+	// Mode is tail (buffer each trace, apply the keep rules) or head (stateless, decides each span
+	// from its trace id, probability only). Default tail; empty is invalid.
 	Mode Mode `mapstructure:"mode"`
 	// Precision is the number of significant hex digits of the OTEP 235 threshold, 1..14. Default 4
-	// (10% is th:e666). Near 0% and 100% digits are added so the probability stays close to the
-	// configured one (1% at precision 1 is th:fd).
+	// (10% is th:e666); 0 is invalid. Near 0% and 100% digits are added so the probability stays
+	// close to the configured one (1% at precision 1 is th:fd).
 	Precision int `mapstructure:"precision"`
-	// DecisionWait is the longest a trace is buffered after its first span arrived. Tail only. Default 10s.
+	// DecisionWait is the longest a trace is buffered after its first span arrived. Tail only.
+	// Default 10s; must be > 0.
 	DecisionWait time.Duration `mapstructure:"decision_wait"`
 	// RootSpanGrace is how long after the root span (a span without parent) arrived the trace is
 	// decided, if that comes before DecisionWait; it lets the children that are still in flight from
-	// other services arrive. 0 decides as soon as the root arrives. Tail only. Default 1s.
+	// other services arrive. Tail only. Default 1s; 0 decides as soon as the root arrives.
 	RootSpanGrace time.Duration `mapstructure:"root_span_grace"`
 	// LatencyThreshold keeps every trace whose duration (earliest start to latest end) reaches it.
-	// 0 disables the rule. Tail only. Default 5s.
+	// Tail only. Default 5s; 0 disables the rule.
 	LatencyThreshold time.Duration `mapstructure:"latency_threshold"`
-	// KeepErrors keeps every trace that holds a span with status Error. Tail only. Default true.
+	// KeepErrors keeps every trace that holds a span with status Error. Tail only. Default true;
+	// false leaves error traces to the probability rule.
 	KeepErrors bool `mapstructure:"keep_errors"`
 	// MaxTraces bounds the traces buffered at once; at the bound the oldest trace is decided early.
-	// Tail only. Default 50000.
+	// Tail only. Default 50000; must be >= 1.
 	MaxTraces int `mapstructure:"max_traces"`
 	// MaxBytes bounds the estimated memory of the buffered spans (see EstimateSpanBytes); at the bound
-	// the oldest traces are decided early. Tail only. Default 256 MiB.
+	// the oldest traces are decided early. Tail only. Default 268435456 (256 MiB); must be >= 1.
 	MaxBytes int64 `mapstructure:"max_bytes"`
 	// DecisionCacheSize is how many recent decisions are remembered so late spans of a decided trace
-	// follow its decision (about 64 bytes each, 6.4 MB at the default). Tail only. Default 100000.
+	// follow its decision (about 64 bytes each, 6.4 MB at the default). Tail only. Default 100000;
+	// must be >= 1.
 	DecisionCacheSize int `mapstructure:"decision_cache_size"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -69,8 +78,13 @@ func DefaultConfig() Config {
 // minPercentage is the smallest percentage a 56-bit threshold can express.
 const minPercentage = 100 * sampling.MinSamplingProbability
 
-// Validate reports every invalid field at once, naming its YAML key under `sampling`.
-func (c Config) Validate() error {
+// Check reports every invalid field at once, naming its YAML key under `sampling`.
+//
+// It is not called Validate on purpose: the collector's config validation calls Validate on every
+// nested struct and prefixes the error with its path, so a Validate here would be reported a second
+// time (as "sampling: sampling.percentage ...") next to the connector's Config.Validate, which
+// reports these problems with the metrics ones.
+func (c Config) Check() error {
 	var errs []error
 	if !(c.Percentage > 0 && c.Percentage <= 100) {
 		errs = append(errs, fmt.Errorf("sampling.percentage must be in (0, 100], got %v", c.Percentage))

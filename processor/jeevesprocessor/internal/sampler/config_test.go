@@ -22,10 +22,10 @@ func TestDefaultConfig(t *testing.T) {
 		MaxBytes:          256 << 20,
 		DecisionCacheSize: 100000,
 	}, cfg)
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Check())
 }
 
-func TestConfigValidateReportsEveryField(t *testing.T) {
+func TestConfigCheckReportsEveryField(t *testing.T) {
 	cfg := Config{
 		Percentage:        150,
 		Mode:              "both",
@@ -37,7 +37,7 @@ func TestConfigValidateReportsEveryField(t *testing.T) {
 		MaxBytes:          0,
 		DecisionCacheSize: -1,
 	}
-	assert.EqualError(t, cfg.Validate(), `sampling.percentage must be in (0, 100], got 150
+	assert.EqualError(t, cfg.Check(), `sampling.percentage must be in (0, 100], got 150
 sampling.mode must be one of tail, head, got "both"
 sampling.precision must be in [1, 14], got 15
 sampling.decision_wait must be positive, got 0s
@@ -48,7 +48,7 @@ sampling.max_bytes must be at least 1, got 0
 sampling.decision_cache_size must be at least 1, got -1`)
 }
 
-func TestConfigValidatePercentage(t *testing.T) {
+func TestConfigCheckPercentage(t *testing.T) {
 	for _, tc := range []struct {
 		pct  float64
 		want string
@@ -62,7 +62,7 @@ func TestConfigValidatePercentage(t *testing.T) {
 	} {
 		cfg := DefaultConfig()
 		cfg.Percentage = tc.pct
-		err := cfg.Validate()
+		err := cfg.Check()
 		if tc.want == "" {
 			assert.NoError(t, err, "%v", tc.pct)
 		} else {
@@ -71,5 +71,5 @@ func TestConfigValidatePercentage(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Mode = ModeHead
-	assert.NoError(t, cfg.Validate())
+	assert.NoError(t, cfg.Check())
 }

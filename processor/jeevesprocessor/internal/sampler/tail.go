@@ -82,7 +82,7 @@ type traceEntry struct {
 // NewTail returns a tail sampler for cfg, which must be valid. clock gives the arrival time of
 // spans (time.Now when nil); Tick is given the time explicitly.
 func NewTail(cfg Config, clock func() time.Time) (*Tail, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	th, err := threshold(cfg.Percentage, cfg.Precision)
