@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -113,17 +114,24 @@ func TestHeadFilter(t *testing.T) {
 }
 
 // TestHeadFilterDoesNotAllocate measures the allocations of one Filter over a fresh 10,000-span batch
-// with empty tracestates, including the kept spans' tracestate writes.
+// with empty tracestates, including the kept spans' tracestate writes. MemStats counts the whole
+// process, so a runtime or test-framework goroutine can allocate inside one window (7 mallocs seen
+// on a loaded machine); an allocation in Filter would show in every window, so the fewest of three
+// windows must be 0.
 func TestHeadFilterDoesNotAllocate(t *testing.T) {
 	h := newTestHead(t, 10)
 	src := benchBatch(10000, "")
-	td := ptrace.NewTraces()
-	src.CopyTo(td)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	kept, _ := h.Filter(td)
-	runtime.ReadMemStats(&after)
-	assert.Equal(t, uint64(0), after.Mallocs-before.Mallocs)
-	assert.Positive(t, kept)
+	fewest := uint64(math.MaxUint64)
+	for range 3 {
+		td := ptrace.NewTraces()
+		src.CopyTo(td)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		kept, _ := h.Filter(td)
+		runtime.ReadMemStats(&after)
+		fewest = min(fewest, after.Mallocs-before.Mallocs)
+		assert.Positive(t, kept)
+	}
+	assert.Equal(t, uint64(0), fewest)
 }
