@@ -1,20 +1,9 @@
 // Copyright The otelcol-jeeves Authors
 // SPDX-License-Identifier: Apache-2.0
 
-//go:build promexporter
-
-// This test compiles contrib's prometheus exporter (and Prometheus itself), so
-// it runs only with -tags promexporter:
-//
-//	go test -tags promexporter -run TestPrometheusExporterNames ./processor/jeevesprocessor/
-
 package jeevesprocessor
 
 import (
-	"context"
-	"io"
-	"net"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -22,12 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/exporter"
+
+	"github.com/jeeves/otelcol-jeeves/internal/promexport"
 )
 
 // TestPrometheusExporterNames feeds the connector's flushed metrics into the
@@ -43,40 +29,7 @@ func TestPrometheusExporterNames(t *testing.T) {
 	h.flush(testBase.Add(115 * time.Second))
 	md := h.last(t)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	endpoint := l.Addr().String()
-	require.NoError(t, l.Close())
-
-	f := prometheusexporter.NewFactory()
-	cfg := f.CreateDefaultConfig().(*prometheusexporter.Config)
-	cfg.ServerConfig.NetAddr.Endpoint = endpoint
-	cfg.EnableOpenMetrics = true
-	cfg.WithoutScopeInfo = true
-	set := exporter.Settings{
-		ID:                component.NewID(f.Type()),
-		TelemetrySettings: componenttest.NewNopTelemetrySettings(),
-		BuildInfo:         component.NewDefaultBuildInfo(),
-	}
-	exp, err := f.CreateMetrics(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
-	require.NoError(t, exp.ConsumeMetrics(context.Background(), md))
-
-	var body string
-	require.Eventually(t, func() bool {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+endpoint+"/metrics", http.NoBody)
-		req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		defer func() { _ = resp.Body.Close() }()
-		b, _ := io.ReadAll(resp.Body)
-		body = string(b)
-		return strings.Contains(body, "jeeves_llm_tokens_total")
-	}, 10*time.Second, 50*time.Millisecond)
+	body := promexport.Scrape(t, md, "jeeves_llm_tokens_total", true)
 
 	// family → label names (le excluded), as scraped.
 	want := map[string][]string{
@@ -116,8 +69,9 @@ func TestPrometheusExporterNames(t *testing.T) {
 		assert.Equal(t, le, strings.Join(scrapedBuckets(body, name), ","), name)
 	}
 
-	// Exemplars come out in OpenMetrics form on the duration buckets.
-	assert.Regexp(t, `jeeves_pipeline_duration_seconds_bucket\{[^}]*\} \d+ # \{span_id="[0-9a-f]{16}",trace_id="[0-9a-f]{32}"\}`, body)
+	// Exemplars come out in OpenMetrics form on the duration buckets (the exporter writes the two
+	// exemplar labels in either order).
+	assert.Regexp(t, `jeeves_pipeline_duration_seconds_bucket\{[^}]*\} \d+ # \{(span_id="[0-9a-f]{16}",trace_id="[0-9a-f]{32}"|trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}")\}`, body)
 	// Exact values scraped: tokens of the first generation fixture.
 	assert.Contains(t, body, `jeeves_llm_tokens_total{model="gpt-4o",provider="openai",type="input"} 120`)
 	assert.Contains(t, body, `traces_span_metrics_calls_total{service_name="jeeves-gateway",span_kind="SPAN_KIND_SERVER",span_name="POST /api/v1/chat",status_code="STATUS_CODE_UNSET"} 1`)

@@ -1,34 +1,19 @@
 // Copyright The otelcol-jeeves Authors
 // SPDX-License-Identifier: Apache-2.0
 
-//go:build promexporter
-
-// This test compiles contrib's prometheus exporter, so it runs only with
-// -tags promexporter:
-//
-//	go test -tags promexporter -run TestPrometheusExporterNames ./receiver/commbusreceiver/
-
 package commbusreceiver
 
 import (
-	"context"
-	"io"
-	"net"
-	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/exporter"
 
+	"github.com/jeeves/otelcol-jeeves/internal/promexport"
 	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/translate"
 )
 
@@ -48,35 +33,7 @@ func TestPrometheusExporterNames(t *testing.T) {
 	}
 	md := tr.Metrics(base.Add(time.Minute))
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	endpoint := l.Addr().String()
-	require.NoError(t, l.Close())
-	f := prometheusexporter.NewFactory()
-	pcfg := f.CreateDefaultConfig().(*prometheusexporter.Config)
-	pcfg.ServerConfig.NetAddr.Endpoint = endpoint
-	pcfg.EnableOpenMetrics = true
-	pcfg.WithoutScopeInfo = true
-	pcfg.MetricExpiration = time.Hour
-	set := exporter.Settings{ID: component.NewID(f.Type()), TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo()}
-	exp, err := f.CreateMetrics(context.Background(), set, pcfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
-	require.NoError(t, exp.ConsumeMetrics(context.Background(), md))
-
-	var body string
-	require.Eventually(t, func() bool {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+endpoint+"/metrics", http.NoBody)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		body = string(raw)
-		return strings.Contains(body, "jeeves_processes_active")
-	}, 10*time.Second, 50*time.Millisecond)
+	body := promexport.Scrape(t, md, "jeeves_processes_active", false)
 
 	var lines []string
 	for _, line := range strings.Split(body, "\n") {
