@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,5 +129,40 @@ func TestDefaultConfigRunsAlone(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if done, err := c.exited(); done {
 		t.Fatalf("collector exited on its own: %v", err)
+	}
+}
+
+// With Jaeger absent the export queue fills to its bound and stops there: further spans are refused
+// and counted, the collector keeps running and keeps serving the metrics of every span.
+func TestAbsentJaegerQueueStaysBounded(t *testing.T) {
+	const queue = 2000
+	env := map[string]string{"JAEGER_QUEUE_SPANS": itoa(queue), "JEEVES_SAMPLING_PERCENTAGE": keepAll}
+	for k, v := range fastFlush {
+		env[k] = v
+	}
+	c := startCollector(t, collectorOptions{Env: env})
+	m := sendTraffic(t, c.OTLPGRPC, trafficConfig(71, 1000))
+	if m.Spans <= 2*queue {
+		t.Fatalf("sent %d spans, need more than twice the queue (%d) to hit the bound", m.Spans, queue)
+	}
+	eventually(t, 30*time.Second, func() string {
+		fams := scrape(t, c.Telemetry)
+		size := sumSamples(fams, "otelcol_exporter_queue_size", map[string]string{"exporter": "otlp_grpc/jaeger"})
+		capacity := sumSamples(fams, "otelcol_exporter_queue_capacity", map[string]string{"exporter": "otlp_grpc/jaeger"})
+		failed := sumSamples(fams, "otelcol_exporter_enqueue_failed_spans", map[string]string{"exporter": "otlp_grpc/jaeger"})
+		if capacity != queue || size > capacity || failed == 0 {
+			return fmt.Sprintf("queue size %v, capacity %v, enqueue-failed spans %v", size, capacity, failed)
+		}
+		return ""
+	})
+	// Metrics still count every span.
+	eventually(t, 30*time.Second, func() string {
+		if got := sumSamples(scrape(t, c.Prometheus), "traces_span_metrics_calls_total", nil); got != float64(m.Spans) {
+			return fmt.Sprintf("SPM calls %v, sent %d", got, m.Spans)
+		}
+		return ""
+	})
+	if done, err := c.exited(); done {
+		t.Fatalf("collector exited: %v", err)
 	}
 }
