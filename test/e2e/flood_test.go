@@ -36,6 +36,25 @@ func rssBytes(t *testing.T, pid int) int64 {
 	return 0
 }
 
+// otlpExporter returns a function that exports one batch to an OTLP/gRPC endpoint and fails the
+// test if the collector refuses it; the connection closes when the test ends.
+func otlpExporter(t *testing.T, endpoint string) func(ptrace.Traces) {
+	t.Helper()
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	client := ptraceotlp.NewGRPCClient(conn)
+	return func(td ptrace.Traces) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(td)); err != nil {
+			t.Fatalf("export of %d spans: %v", td.SpanCount(), err)
+		}
+	}
+}
+
 // uniqueNameBatch builds n client spans whose span names (and GenAI model names) are all distinct,
 // starting at offset: the cardinality flood that generic span metrics blow up on. Each span is its
 // own trace; orphan spans (a parent that never arrives) make traces that never end.
@@ -90,23 +109,9 @@ func TestUniqueNameFloodStaysBounded(t *testing.T) {
 	for k, v := range fastFlush {
 		env[k] = v
 	}
-	if addr := os.Getenv("FLOOD_PPROF"); addr != "" {
-		env["JEEVES_PPROF_ENDPOINT"] = addr // to profile the collector during the flood
-	}
 	c := startCollector(t, collectorOptions{Env: env})
-	conn, err := grpc.NewClient(c.OTLPGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := ptraceotlp.NewGRPCClient(conn)
-	send := func(offset int) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(uniqueNameBatch(offset, batch, false))); err != nil {
-			t.Fatalf("export at %d: %v", offset, err)
-		}
-	}
+	export := otlpExporter(t, c.OTLPGRPC)
+	send := func(offset int) { export(uniqueNameBatch(offset, batch, false)) }
 	// Warm-up: fill the series tables to their limit, then take the baseline.
 	for off := 0; off < 50_000; off += batch {
 		send(off)
@@ -119,10 +124,6 @@ func TestUniqueNameFloodStaysBounded(t *testing.T) {
 		if r := rssBytes(t, c.cmd.Process.Pid); r > peak {
 			peak = r
 		}
-	}
-	if d := os.Getenv("FLOOD_HOLD"); d != "" {
-		hold, _ := time.ParseDuration(d)
-		time.Sleep(hold)
 	}
 	growth := peak - base
 	heap := sumSamples(scrape(t, c.Telemetry), "otelcol_process_runtime_heap_alloc_bytes", nil)
@@ -179,19 +180,8 @@ func TestNeverEndingTracesStayWithinSamplerBound(t *testing.T) {
 			"yaml:connectors::jeeves::sampling::max_traces: 10000000",
 		},
 	})
-	conn, err := grpc.NewClient(c.OTLPGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := ptraceotlp.NewGRPCClient(conn)
-	send := func(off int, orphan bool) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(uniqueNameBatch(off, batch, orphan))); err != nil {
-			t.Fatalf("export at %d: %v", off, err)
-		}
-	}
+	export := otlpExporter(t, c.OTLPGRPC)
+	send := func(off int, orphan bool) { export(uniqueNameBatch(off, batch, orphan)) }
 	// Warm-up with complete (root-only) traces, decided within a second, then the baseline.
 	for off := 0; off < 50_000; off += batch {
 		send(off, false)
