@@ -75,9 +75,9 @@ func (e *Encoder) value(v any) {
 	}
 }
 
-// Request encodes a REQUEST frame {id, service, method, body}. body is
-// encoded generically (maps with sorted keys).
-func (e *Encoder) Request(id, service, method string, body any) ([]byte, error) {
+// requestHead starts a REQUEST frame {id, service, method, body} up to the body's key; the caller
+// encodes the body and ends the frame.
+func (e *Encoder) requestHead(id, service, method string) {
 	e.begin(TypeRequest)
 	e.mapLen(4)
 	e.str("id")
@@ -87,21 +87,19 @@ func (e *Encoder) Request(id, service, method string, body any) ([]byte, error) 
 	e.str("method")
 	e.str(method)
 	e.str("body")
+}
+
+// Request encodes a REQUEST frame {id, service, method, body}. body is
+// encoded generically (maps with sorted keys).
+func (e *Encoder) Request(id, service, method string, body any) ([]byte, error) {
+	e.requestHead(id, service, method)
 	e.value(body)
 	return e.end()
 }
 
 // Publish encodes a commbus.Publish REQUEST. An empty source is omitted.
 func (e *Encoder) Publish(id string, ev Event) ([]byte, error) {
-	e.begin(TypeRequest)
-	e.mapLen(4)
-	e.str("id")
-	e.str(id)
-	e.str("service")
-	e.str("commbus")
-	e.str("method")
-	e.str("Publish")
-	e.str("body")
+	e.requestHead(id, "commbus", "Publish")
 	if ev.Source == "" {
 		e.mapLen(2)
 	} else {
@@ -121,15 +119,7 @@ func (e *Encoder) Publish(id string, ev Event) ([]byte, error) {
 // Subscribe encodes a commbus.Subscribe REQUEST. An empty subscriberID is
 // omitted (the kernel then picks ipc-sub-<uuid>).
 func (e *Encoder) Subscribe(id string, sb SubscribeBody) ([]byte, error) {
-	e.begin(TypeRequest)
-	e.mapLen(4)
-	e.str("id")
-	e.str(id)
-	e.str("service")
-	e.str("commbus")
-	e.str("method")
-	e.str("Subscribe")
-	e.str("body")
+	e.requestHead(id, "commbus", "Subscribe")
 	if sb.SubscriberID == "" {
 		e.mapLen(1)
 	} else {
