@@ -26,16 +26,24 @@ func TestREDMetricsEqualManifest(t *testing.T) {
 	c := startCollector(t, collectorOptions{Env: env})
 	m := sendTraffic(t, c.OTLPGRPC, trafficConfig(3, 3000))
 
-	var fams map[string]*dto.MetricFamily
 	eventually(t, 30*time.Second, func() string {
-		fams = scrape(t, c.Prometheus)
+		fams := scrape(t, c.Prometheus)
 		got := sumSamples(fams, "traces_span_metrics_calls_total", nil)
 		if got != float64(m.Spans) {
 			return "SPM calls " + ftoa(got) + ", manifest spans " + itoa(int(m.Spans))
 		}
 		return ""
 	})
-	checkREDMetrics(t, fams, m)
+	checkREDMetrics(t, settledScrape(t, c.Prometheus), m)
+}
+
+// settledScrape scrapes once more after a full flush interval (fastFlush) has passed, so that one
+// exporter update is never read half-applied: call it after traffic has stopped and the counts
+// have reached their totals.
+func settledScrape(t *testing.T, hostport string) map[string]*dto.MetricFamily {
+	t.Helper()
+	time.Sleep(1500 * time.Millisecond)
+	return scrape(t, hostport)
 }
 
 // checkREDMetrics compares every Jeeves family in a scrape with the manifest, both ways: each

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
-	dto "github.com/prometheus/client_model/go"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/jeeves/otelcol-jeeves/internal/loadgen"
@@ -141,15 +140,14 @@ func TestSamplingKeepsWholeTracesAndExactMetrics(t *testing.T) {
 	}
 
 	// RED metrics count 100% of spans, not the sample.
-	var fams map[string]*dto.MetricFamily
 	eventually(t, 30*time.Second, func() string {
-		fams = scrape(t, a.c.Prometheus)
+		fams := scrape(t, a.c.Prometheus)
 		if n := sumSamples(fams, "traces_span_metrics_calls_total", nil); n != float64(a.manifest.Spans) {
 			return fmt.Sprintf("SPM calls %v, manifest %d", n, a.manifest.Spans)
 		}
 		return ""
 	})
-	checkREDMetrics(t, fams, a.manifest)
+	checkREDMetrics(t, settledScrape(t, a.c.Prometheus), a.manifest)
 
 	// Exemplars reference only forwarded traces.
 	ex := exemplarTraceIDs(t, a.c.Prometheus)
