@@ -6,7 +6,7 @@ LOADGEN   := $(BIN)/jeeves-loadgen
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build run test check-dist generate-dist generate vet lint test-deps bench clean image-smoke
+.PHONY: all build run test check-dist generate-dist generate vet lint race test-deps bench clean image-smoke
 
 all: build
 
@@ -20,9 +20,13 @@ run: build
 	$(COLLECTOR) --config $(CONFIG)
 
 ## test: everything CI runs — generated-code drift, vet, unit, config and end-to-end tests.
-test: test-deps check-dist vet lint build image-smoke
+test: test-deps check-dist vet lint build image-smoke race
 	OTELCOL_JEEVES_BIN=$(COLLECTOR) JEEVES_LOADGEN_BIN=$(LOADGEN) \
 		$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+## race: the component and library tests under the race detector (the e2e suite runs the binary).
+race:
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./processor/... ./receiver/... ./internal/... ./cmd/...
 
 ## test-deps: install what the tests need on a fresh machine (Debian packages); no-op when present.
 test-deps:
