@@ -21,7 +21,7 @@ run: build
 
 ## test: everything CI runs — generated-code drift, vet, unit, config and end-to-end tests.
 test: test-deps check-dist vet lint build image-smoke race
-	OTELCOL_JEEVES_BIN=$(COLLECTOR) JEEVES_LOADGEN_BIN=$(LOADGEN) \
+	OTELCOL_JEEVES_BIN=$(COLLECTOR) \
 		$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 ## race: the component and library tests under the race detector (the e2e suite runs the binary).
