@@ -56,8 +56,9 @@ check-dist: generate-dist
 generate:
 	$(GO) generate ./processor/... ./receiver/...
 
-## vet: go vet, and gofmt over every Go file we write (OCB output is left as generated).
+## vet: go.mod tidy, go vet, and gofmt over every Go file we write (OCB output is left as generated).
 vet:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' ':!cmd/otelcol-jeeves')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt needed:" >&2; echo "$$unformatted" >&2; exit 1; fi
