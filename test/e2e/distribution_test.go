@@ -165,4 +165,16 @@ func TestAbsentJaegerQueueStaysBounded(t *testing.T) {
 	if done, err := c.exited(); done {
 		t.Fatalf("collector exited: %v", err)
 	}
+	// The outage is logged, not per batch: warnings and errors stay few.
+	time.Sleep(5 * time.Second)
+	var noisy int
+	for _, line := range strings.Split(c.output.String(), "\n") {
+		if strings.Contains(line, "\twarn\t") || strings.Contains(line, "\terror\t") {
+			noisy++
+		}
+	}
+	t.Logf("%d warning and error lines during the outage", noisy)
+	if noisy > 30 {
+		t.Errorf("%d warning and error lines during a short outage; want them rate-limited (<= 30)", noisy)
+	}
 }
