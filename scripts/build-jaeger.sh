@@ -12,7 +12,11 @@ if [ -x "$bin" ]; then
   exit 0
 fi
 mkdir -p "$cache"
-dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/jaegertracing/jaeger@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+# Downloaded from an empty directory, so that no go.mod (ours included) is consulted or touched.
+dl=$(mktemp -d)
+dir=$(cd "$dl" && go mod download -json "github.com/jaegertracing/jaeger@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+rmdir "$dl"
+[ -d "$dir" ] || { echo "build-jaeger: module download failed" >&2; exit 1; }
 src=$(mktemp -d)
 trap 'chmod -R u+w "$src"; rm -rf "$src"' EXIT
 cp -r "$dir/." "$src/"
