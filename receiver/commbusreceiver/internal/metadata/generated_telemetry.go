@@ -138,13 +138,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ReceiverCommbusProcessesOpen, err = builder.meter.Int64ObservableGauge(
 		"otelcol_receiver_commbus_processes_open",
-		metric.WithDescription("Jeeves processes in the open-process table; bounded by processes.max_open. [Alpha]"),
+		metric.WithDescription("Jeeves processes in the open-process table; bounded by max_open_processes. [Alpha]"),
 		metric.WithUnit("{process}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverCommbusProcessesOrphaned, err = builder.meter.Int64Counter(
 		"otelcol_receiver_commbus_processes_orphaned",
-		metric.WithDescription("Processes ended without a terminal event, by reason (ttl_expired - silent for processes.ttl; evicted - the table was full). [Alpha]"),
+		metric.WithDescription("Processes ended without a terminal event, by reason (ttl_expired - silent for process_ttl; evicted - the table was full). [Alpha]"),
 		metric.WithUnit("{process}"),
 	)
 	errs = errors.Join(errs, err)

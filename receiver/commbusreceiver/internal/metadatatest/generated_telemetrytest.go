@@ -136,7 +136,7 @@ func AssertEqualReceiverCommbusPayloadsInvalidJSON(t *testing.T, tt *componentte
 func AssertEqualReceiverCommbusProcessesOpen(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_receiver_commbus_processes_open",
-		Description: "Jeeves processes in the open-process table; bounded by processes.max_open. [Alpha]",
+		Description: "Jeeves processes in the open-process table; bounded by max_open_processes. [Alpha]",
 		Unit:        "{process}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,
@@ -150,7 +150,7 @@ func AssertEqualReceiverCommbusProcessesOpen(t *testing.T, tt *componenttest.Tel
 func AssertEqualReceiverCommbusProcessesOrphaned(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_receiver_commbus_processes_orphaned",
-		Description: "Processes ended without a terminal event, by reason (ttl_expired - silent for processes.ttl; evicted - the table was full). [Alpha]",
+		Description: "Processes ended without a terminal event, by reason (ttl_expired - silent for process_ttl; evicted - the table was full). [Alpha]",
 		Unit:        "{process}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
