@@ -324,12 +324,6 @@ type Key struct{ buf []byte }
 // Reset empties the key.
 func (k *Key) Reset() { k.buf = k.buf[:0] }
 
-// Add appends one label value.
-func (k *Key) Add(v []byte) {
-	k.buf = binary.AppendUvarint(k.buf, uint64(len(v)))
-	k.buf = append(k.buf, v...)
-}
-
 // AddString appends one label value.
 func (k *Key) AddString(v string) {
 	k.buf = binary.AppendUvarint(k.buf, uint64(len(v)))
