@@ -209,11 +209,7 @@ func (t *Translator) Translate(ev *Event, b *Batch) Result {
 		attrs.PutStr("commbus.source", ev.Source)
 	}
 	if fields != nil {
-		pid := str(fields["pid"])
-		if pid == "" {
-			pid = str(fields["process_id"])
-		}
-		if pid != "" {
+		if pid := processID(fields); pid != "" {
 			attrs.PutStr("jeeves.process.id", pid)
 		}
 		if s := str(fields["session_id"]); s != "" {
@@ -268,6 +264,15 @@ func (t *Translator) Translate(ev *Event, b *Batch) Result {
 	return res
 }
 
+// processID is the process an event names: pid (kernel events) else
+// process_id (pipeline.agent_completed); "" when neither is present.
+func processID(fields map[string]any) string {
+	if pid := str(fields["pid"]); pid != "" {
+		return pid
+	}
+	return str(fields["process_id"])
+}
+
 func (t *Translator) hasUserText(eventType string) bool {
 	_, ok := userTextFields[eventType]
 	return ok
@@ -299,7 +304,7 @@ func (t *Translator) applyUserText(eventType string, fields map[string]any) bool
 		}
 		if len(s) > t.cfg.UserTextMaxBytes || !isStr {
 			fields[k] = truncateUTF8(s, t.cfg.UserTextMaxBytes)
-			changed = changed || len(s) > t.cfg.UserTextMaxBytes || !isStr
+			changed = true
 		}
 	}
 	return changed
@@ -316,10 +321,7 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 		t.agg.countInterrupt(KindClarification, StatusResolved)
 		return 0
 	}
-	pid := str(fields["pid"])
-	if pid == "" {
-		pid = str(fields["process_id"])
-	}
+	pid := processID(fields)
 	evicted := 0
 	var p *process
 	if pid != "" {
@@ -385,7 +387,8 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 
 	case TypeResourceExhausted:
 		reason := str(fields["reason"])
-		t.agg.countExhaustion(ResourceFromReason(reason))
+		resource := ResourceFromReason(reason)
+		t.agg.countExhaustion(resource)
 		if p == nil {
 			t.agg.countInterrupt(KindResourceExhausted, StatusPending)
 			break
@@ -395,7 +398,7 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 			t.agg.countInterrupt(KindResourceExhausted, StatusPending)
 		}
 		t.procs.touch(p, tsNanos, now)
-		attrs := []kv{{key: "jeeves.resource", s: ResourceFromReason(reason)}, {key: "jeeves.resource.reason", s: reason}}
+		attrs := []kv{{key: "jeeves.resource", s: resource}, {key: "jeeves.resource.reason", s: reason}}
 		if usage, ok := fields["usage"].(map[string]any); ok {
 			for _, k := range []string{"llm_calls", "tool_calls", "agent_hops", "tokens_in", "tokens_out"} {
 				if n, ok := usage[k].(float64); ok {
