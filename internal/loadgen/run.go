@@ -214,9 +214,8 @@ type batcher struct {
 	work     chan []sdktrace.ReadOnlySpan
 	wg       sync.WaitGroup
 	exported atomic.Int64
-	failures atomic.Int64
 	errMu    sync.Mutex
-	err      error
+	err      error // the first export error; set means the run failed
 }
 
 func newBatcher(exp sdktrace.SpanExporter, size, workers int, timeout time.Duration) *batcher {
@@ -249,14 +248,17 @@ func (b *batcher) worker() {
 				b.err = err
 			}
 			b.errMu.Unlock()
-			b.failures.Add(1)
 			continue
 		}
 		b.exported.Add(int64(len(batch)))
 	}
 }
 
-func (b *batcher) failed() bool { return b.failures.Load() > 0 }
+func (b *batcher) failed() bool {
+	b.errMu.Lock()
+	defer b.errMu.Unlock()
+	return b.err != nil
+}
 
 // OnStart implements sdktrace.SpanProcessor.
 func (*batcher) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
