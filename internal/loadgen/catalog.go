@@ -80,7 +80,7 @@ var agentWeight = map[string]uint64{
 // dbAgents are the agents whose work touches the database.
 var dbAgents = map[string]bool{agentPerception: true, agentTraverser: true, agentIntegration: true}
 
-// jeevesModels is, per Jeeves provider (llm.provider.call), the models it is
+// jeevesProviders lists, per Jeeves provider (llm.provider.call), the models it is
 // asked for. "default" is what Jeeves writes when no model is configured.
 var jeevesProviders = []struct {
 	provider string
@@ -141,15 +141,32 @@ var TerminationReasons = []string{
 
 var dbTables = []string{"sessions", "envelopes", "memories", "tool_results", "checkpoints"}
 
-var dbOperations = []struct {
-	op      string // canonical upper-case operation
-	weight  uint64
-	summary string // db.query.summary pattern prefix
-}{
-	{"SELECT", 60, "SELECT"},
-	{"INSERT", 20, "INSERT"},
-	{"UPDATE", 15, "UPDATE"},
-	{"DELETE", 5, "DELETE"},
+// dbOperation is a canonical upper-case DB operation and its relative
+// frequency.
+type dbOperation struct {
+	op     string
+	weight uint64
+}
+
+var dbOperations = []dbOperation{
+	{"SELECT", 60},
+	{"INSERT", 20},
+	{"UPDATE", 15},
+	{"DELETE", 5},
+}
+
+// Weights for pickWeighted, computed once instead of per trace.
+var (
+	pipelineWeights    = weightsOf(pipelineDefs, func(p pipelineDef) uint64 { return p.weight })
+	dbOperationWeights = weightsOf(dbOperations, func(o dbOperation) uint64 { return o.weight })
+)
+
+func weightsOf[T any](items []T, weight func(T) uint64) []uint64 {
+	out := make([]uint64, len(items))
+	for i, it := range items {
+		out[i] = weight(it)
+	}
+	return out
 }
 
 var toolNames = []string{"web_search", "code_search", "read_file", "run_tests", "calculator"}

@@ -271,11 +271,7 @@ func (b *builder) build() {
 	b.envelopeID = b.hexID("env_")
 	b.processID = b.hexID("proc_")
 
-	weights := make([]uint64, len(pipelineDefs))
-	for i, p := range pipelineDefs {
-		weights[i] = p.weight
-	}
-	def := pipelineDefs[b.pickWeighted(weights)]
+	def := pipelineDefs[b.pickWeighted(pipelineWeights)]
 	t.Pipeline = def.name
 
 	site := siteNone
@@ -915,7 +911,7 @@ func (b *builder) emitInvoke(a *agentPlan, it item, parent int, start, dur int64
 }
 
 func (b *builder) emitDB(parent int, start, slot int64) {
-	op := dbOperations[b.pickWeighted([]uint64{dbOperations[0].weight, dbOperations[1].weight, dbOperations[2].weight, dbOperations[3].weight})].op
+	op := dbOperations[b.pickWeighted(dbOperationWeights)].op
 	table := dbTables[b.r.IntN(len(dbTables))]
 	written := op
 	switch b.pickWeighted([]uint64{60, 30, 10}) {
