@@ -113,10 +113,10 @@ type PipelineTruth struct {
 	Durations map[string]*Histogram `json:"durations"`
 	// Terminations counts pipeline spans with pipeline.status=terminated and
 	// a termination.reason: [pipeline][reason]. The reason is normalised to
-	// lower_snake_case: PascalCase is split before each upper-case letter and
-	// everything is lower-cased, so "MaxLlmCallsExceeded",
-	// "MAX_LLM_CALLS_EXCEEDED" and "max_llm_calls_exceeded" all count as
-	// "max_llm_calls_exceeded" (see NormalizeReason).
+	// lower_snake_case by NormalizeReason (words split at case changes,
+	// acronyms kept whole, everything lower-cased), so "MaxLlmCallsExceeded",
+	// "MaxLLMCallsExceeded", "MAX_LLM_CALLS_EXCEEDED" and
+	// "max_llm_calls_exceeded" all count as "max_llm_calls_exceeded".
 	Terminations map[string]Counts `json:"terminations"`
 }
 
@@ -248,19 +248,12 @@ func NewManifest(cfg Config) *Manifest {
 	}
 }
 
-func nanosBounds(bounds []float64) []int64 {
-	out := make([]int64, len(bounds))
-	for i, b := range bounds {
-		out[i] = int64(b*1e9 + 0.5)
-	}
-	return out
-}
-
+// Bucket bounds in nanoseconds, the unit Histogram.observe compares in.
 var (
-	pipelineBoundsNs = nanosBounds(PipelineBucketBounds)
-	agentBoundsNs    = nanosBounds(AgentBucketBounds)
-	llmBoundsNs      = nanosBounds(LLMBucketBounds)
-	dbBoundsNs       = nanosBounds(DBBucketBounds)
+	pipelineBoundsNs = scaleBounds(PipelineBucketBounds, 1e9)
+	agentBoundsNs    = scaleBounds(AgentBucketBounds, 1e9)
+	llmBoundsNs      = scaleBounds(LLMBucketBounds, 1e9)
+	dbBoundsNs       = scaleBounds(DBBucketBounds, 1e9)
 )
 
 func (h *Histogram) observe(d time.Duration) {

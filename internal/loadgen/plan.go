@@ -406,7 +406,9 @@ func (b *builder) injectLLMFailure(agents []agentPlan) {
 
 // ---- layout ---------------------------------------------------------------
 
-func msBounds(bounds []float64, unit float64) []int64 {
+// scaleBounds converts bucket bounds in seconds to integers of 1/unit
+// seconds, rounded to the nearest.
+func scaleBounds(bounds []float64, unit float64) []int64 {
 	out := make([]int64, len(bounds))
 	for i, v := range bounds {
 		out[i] = int64(v*unit + 0.5)
@@ -415,10 +417,10 @@ func msBounds(bounds []float64, unit float64) []int64 {
 }
 
 var (
-	pipelineBoundsMs = msBounds(PipelineBucketBounds, 1000)
-	agentBoundsMs    = msBounds(AgentBucketBounds, 1000)
-	llmBoundsMs      = msBounds(LLMBucketBounds, 1000)
-	dbBoundsUs       = msBounds(DBBucketBounds, 1e6)
+	pipelineBoundsMs = scaleBounds(PipelineBucketBounds, 1000)
+	agentBoundsMs    = scaleBounds(AgentBucketBounds, 1000)
+	llmBoundsMs      = scaleBounds(LLMBucketBounds, 1000)
+	dbBoundsUs       = scaleBounds(DBBucketBounds, 1e6)
 )
 
 // offBound moves v one unit away from any bucket bound it sits on.
