@@ -1,7 +1,6 @@
 package sampler
 
 import (
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -25,7 +24,12 @@ func NewHead(cfg Config) (*Head, error) {
 
 // Keep reports whether a span with this trace id and tracestate is kept.
 func (h *Head) Keep(id pcommon.TraceID, traceState string) bool {
-	in := readTraceState(traceState)
+	return h.keep(id, readTraceState(traceState))
+}
+
+// keep is the one decision Keep and Filter make: the effective threshold against the span's
+// randomness, so an exemplar admitted by Keep is always of a span Filter forwards.
+func (h *Head) keep(id pcommon.TraceID, in incoming) bool {
 	return effective(h.stamp.threshold, in).ShouldSample(randomness(id, in))
 }
 
@@ -34,23 +38,13 @@ func (h *Head) Keep(id pcommon.TraceID, traceState string) bool {
 // returns the span counts kept and dropped. It does not allocate unless a kept span arrives with a
 // non-empty tracestate that needs rewriting.
 func (h *Head) Filter(td ptrace.Traces) (kept, dropped int) {
-	ours := h.stamp.threshold
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
 				ts := span.TraceState()
 				raw := ts.AsRaw()
-				var in incoming
-				if raw != "" {
-					in = readTraceState(raw)
-				}
-				var rnd sampling.Randomness
-				if in.hasRV {
-					rnd = in.rnd
-				} else {
-					rnd = sampling.TraceIDToRandomness(span.TraceID())
-				}
-				if !effective(ours, in).ShouldSample(rnd) {
+				in := readTraceState(raw)
+				if !h.keep(span.TraceID(), in) {
 					dropped++
 					return true
 				}
