@@ -103,8 +103,8 @@ type ListenConfig struct {
 	// Must be > 0.
 	WriteTimeout time.Duration `mapstructure:"write_timeout"`
 	// MaxFrameBytes is the largest accepted frame length (default and
-	// maximum 5242880 = 5 MiB, the protocol limit). A longer frame is answered
-	// with RESOURCE_EXHAUSTED and the connection closed.
+	// maximum 5242880 = 5 MiB, the protocol limit); 0 means 5 MiB. A longer
+	// frame is answered with RESOURCE_EXHAUSTED and the connection closed.
 	MaxFrameBytes int `mapstructure:"max_frame_bytes"`
 	// TLS, when present, makes the server speak TLS (default absent: plain
 	// TCP, which is what Jeeves publishers speak).

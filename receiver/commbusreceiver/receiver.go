@@ -156,7 +156,7 @@ func (r *commbusReceiver) translatorConfig() translate.Config {
 	}
 }
 
-func (r *commbusReceiver) Start(ctx context.Context, host component.Host) error {
+func (r *commbusReceiver) Start(ctx context.Context, _ component.Host) error {
 	r.tr = translate.New(r.translatorConfig(), time.Now())
 	if err := r.tel.RegisterReceiverCommbusProcessesOpenCallback(func(_ context.Context, o metric.Int64Observer) error {
 		r.mu.Lock()
@@ -211,7 +211,6 @@ func (r *commbusReceiver) Start(ctx context.Context, host component.Host) error 
 		fields = append(fields, zap.String("listen", r.srv.addr().String()))
 	}
 	r.set.Logger.Info("CommBus receiver started", fields...)
-	_ = host
 	return nil
 }
 

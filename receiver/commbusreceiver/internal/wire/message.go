@@ -431,8 +431,9 @@ func (d *Decoder) DecodeHandlerBody(id, typeKey string, body []byte) (HandlerBod
 }
 
 // DecodeStreamChunk decodes a STREAM_CHUNK payload of a subscription:
-// {id, body: {event_type, payload, timestamp_ms, source}}. It returns a plain
-// error (reason ReasonInvalidMsgpack or ReasonInvalidEvent) on bad input.
+// {id, body: {event_type, payload, timestamp_ms, source}}. Bad input gives a
+// *ProtocolError whose Reason is ReasonInvalidMsgpack or ReasonInvalidEvent;
+// the subscriber only counts it, it never answers a kernel.
 func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *ProtocolError) {
 	dec := d.reset(payload)
 	var (
