@@ -81,6 +81,13 @@ func (k *Kernel) serve(ln net.Listener) {
 				return
 			}
 			k.mu.Lock()
+			if k.ln != ln {
+				// Killed between Accept and here: Kill's sweep has already
+				// run, so nothing else would close this connection.
+				k.mu.Unlock()
+				_ = c.Close()
+				return
+			}
 			k.conns[c] = struct{}{}
 			k.mu.Unlock()
 			k.wg.Add(1)
