@@ -43,7 +43,10 @@ func (h *Head) Filter(td ptrace.Traces) (kept, dropped int) {
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
 				ts := span.TraceState()
 				raw := ts.AsRaw()
-				in := readTraceState(raw)
+				var in incoming
+				if raw != "" { // most spans carry none; skip the call
+					in = readTraceState(raw)
+				}
 				if !h.keep(span.TraceID(), in) {
 					dropped++
 					return true
