@@ -84,8 +84,15 @@ func (e *engine) samplingState(set connector.Settings) (*samplingState, error) {
 		return nil, err
 	}
 	e.sampling = s
-	e.setExemplarFilter(s.keepExemplar)
-	if s.head != nil {
+	// Exemplars reference only forwarded traces. Tail mode knows a trace's
+	// fate only once it is decided, so exemplars are filtered at flush by the
+	// decision cache (undecided ones are held). Head mode knows at once, from
+	// the span's trace id and tracestate (Head.Keep makes the same decision
+	// as Head.Filter), so spans are admitted at record time and every
+	// recorded exemplar is of a forwarded trace.
+	if s.tail != nil {
+		e.setExemplarFilter(s.tail.Decision)
+	} else {
 		e.metrics.mu.Lock()
 		e.metrics.admitExemplar = s.head.Keep
 		e.metrics.mu.Unlock()
@@ -94,7 +101,7 @@ func (e *engine) samplingState(set connector.Settings) (*samplingState, error) {
 }
 
 // setExemplarFilter installs the hook that decides, at flush time, which
-// exemplars may be emitted (the sampling face passes its kept-trace lookup).
+// exemplars may be emitted.
 func (e *engine) setExemplarFilter(keep aggregate.KeepExemplarFunc) {
 	e.metrics.mu.Lock()
 	e.metrics.keepExemplar = keep

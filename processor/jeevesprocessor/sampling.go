@@ -11,7 +11,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -57,19 +56,6 @@ func newSamplingState(cfg sampler.Config) (*samplingState, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// keepExemplar is the exemplar filter: an exemplar is emitted only once its
-// trace is known to be forwarded. Tail mode asks the decision cache (undecided
-// while the trace is buffered). Head mode admits only spans it keeps when the
-// exemplar is recorded (Head.Keep with the span's own tracestate, so an
-// incoming rv or th counts exactly as in Filter), so every recorded exemplar
-// is of a forwarded trace.
-func (s *samplingState) keepExemplar(id pcommon.TraceID) (keep, decided bool) {
-	if s.tail != nil {
-		return s.tail.Decision(id)
-	}
-	return true, true
 }
 
 var (

@@ -226,6 +226,26 @@ func TestSamplingFaceSharesEngine(t *testing.T) {
 	require.NoError(t, c.Shutdown(context.Background()))
 }
 
+// Each mode installs exactly one exemplar hook: tail filters at flush (it
+// learns a trace's fate later), head admits at record time (it knows at once).
+func TestExemplarHookPerMode(t *testing.T) {
+	// Subtests: each harness is shut down before the next takes the same component ID.
+	t.Run("tail", func(t *testing.T) {
+		m := newSamplingHarness(t, nil, nil).metrics.engine.metrics
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		assert.NotNil(t, m.keepExemplar, "tail filters at flush")
+		assert.Nil(t, m.admitExemplar, "tail admits every span")
+	})
+	t.Run("head", func(t *testing.T) {
+		m := newSamplingHarness(t, func(c *Config) { c.Sampling.Mode = sampler.ModeHead }, nil).metrics.engine.metrics
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		assert.Nil(t, m.keepExemplar, "head: every recorded exemplar is already of a kept trace")
+		assert.NotNil(t, m.admitExemplar, "head admits at record time")
+	})
+}
+
 func TestMetricsOnlyKeepsNoSamplerState(t *testing.T) {
 	h := newHarness(t, nil)
 	assert.Nil(t, h.conn.engine.sampling, "no traces face: no sampler")
