@@ -535,7 +535,9 @@ func TestListenConnectionLimit(t *testing.T) {
 	typ, reply, err := extra.ReadReply()
 	require.NoError(t, err)
 	assert.Equal(t, wire.TypeError, typ)
-	assert.Equal(t, &wire.ProtocolError{Code: wire.CodeResourceExhausted, Message: "connection limit reached (2); retry shortly", Retryable: true}, reply.Err)
+	// A saturated server sends retryable and kernel_queue_capacity (COMMBUS.md);
+	// the capacity that is full here is max_connections.
+	assert.Equal(t, &wire.ProtocolError{Code: wire.CodeResourceExhausted, Message: "connection limit reached (2); retry shortly", Retryable: true, QueueCapacity: 2}, reply.Err)
 	_, _, err = extra.ReadReply()
 	assert.ErrorIs(t, err, io.EOF, "closed after the refusal")
 	assert.Equal(t, int64(1), h.counter("otelcol_receiver_commbus_connections_rejected"))

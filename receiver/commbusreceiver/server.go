@@ -107,13 +107,15 @@ func (s *server) serve() {
 }
 
 // reject answers a connection over the limit as a saturated Jeeves server
-// would, with a retryable RESOURCE_EXHAUSTED, and closes it.
+// would, with a retryable RESOURCE_EXHAUSTED carrying kernel_queue_capacity
+// (here the connection limit, the capacity that is full), and closes it.
 func (s *server) reject(c net.Conn) {
 	s.r.tel.ReceiverCommbusConnectionsRejected.Add(context.Background(), 1)
 	frame, err := wire.NewEncoder().Error(&wire.ProtocolError{
-		Code:      wire.CodeResourceExhausted,
-		Message:   fmt.Sprintf("connection limit reached (%d); retry shortly", s.cfg.MaxConnections),
-		Retryable: true,
+		Code:          wire.CodeResourceExhausted,
+		Message:       fmt.Sprintf("connection limit reached (%d); retry shortly", s.cfg.MaxConnections),
+		Retryable:     true,
+		QueueCapacity: s.cfg.MaxConnections,
 	})
 	if err == nil {
 		_ = c.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
