@@ -341,14 +341,18 @@ func (e *metricsEngine) collect(ctx context.Context) pmetric.Metrics {
 
 	type counts struct{ overflowed, expired int64 }
 	deltas := make([]counts, len(e.tables))
+	moved := false
 	e.mu.Lock()
 	for i, td := range e.tables {
-		if td.table.Expire(now) {
-			e.cache.reset() // series moved: cached references are stale
-		}
+		moved = td.table.Expire(now) || moved
 		td.table.AppendTo(sm.Metrics(), now, e.keepExemplar)
 		deltas[i].overflowed, deltas[i].expired = td.table.TakeCounts()
 		td.active.Store(int64(td.table.Len()))
+	}
+	if moved {
+		// Series moved: the cached references are stale. Service ids are not
+		// series references and stay valid.
+		e.cache.resetEntries()
 	}
 	e.mu.Unlock()
 

@@ -4,7 +4,9 @@
 package jeevesprocessor
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,4 +79,48 @@ func TestSpanCacheHashSeparatesShortStrings(t *testing.T) {
 		}
 		seen[h] = s
 	}
+}
+
+// TestExpiryInvalidatesCachedSeries: when a series expires the others move,
+// so the span cache must forget the references it holds. Span "a" expires,
+// "b" moves into its place; b's next span must update b (with a stale
+// reference it would address a series that is gone).
+func TestExpiryInvalidatesCachedSeries(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Metrics.SeriesExpiration = time.Minute })
+	spans := func(names ...string) ptrace.Traces {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", "svc")
+		ss := rs.ScopeSpans().AppendEmpty().Spans()
+		for _, n := range names {
+			s := ss.AppendEmpty()
+			s.SetName(n)
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(testBase))
+			s.SetEndTimestamp(pcommon.NewTimestampFromTime(testBase.Add(time.Millisecond)))
+		}
+		return td
+	}
+	consume := func(at time.Duration, names ...string) {
+		h.clock.Set(testBase.Add(at))
+		require.NoError(t, h.conn.ConsumeTraces(context.Background(), spans(names...)))
+	}
+	consume(0, "a", "b")
+	consume(40*time.Second, "b")
+	h.flush(testBase.Add(70 * time.Second)) // a, last seen at 0, expires; b moves
+	consume(80*time.Second, "b")
+	h.flush(testBase.Add(90 * time.Second))
+
+	calls := map[string]int64{}
+	ms := h.last(t).ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := 0; i < ms.Len(); i++ {
+		if ms.At(i).Name() != "traces.span.metrics.calls" {
+			continue
+		}
+		dps := ms.At(i).Sum().DataPoints()
+		for j := 0; j < dps.Len(); j++ {
+			name, _ := dps.At(j).Attributes().Get("span.name")
+			calls[name.Str()] = dps.At(j).IntValue()
+		}
+	}
+	assert.Equal(t, map[string]int64{"b": 3}, calls)
 }
