@@ -44,11 +44,12 @@ type Config struct {
 	// KeepErrors keeps every trace that holds a span with status Error. Tail only. Default true;
 	// false leaves error traces to the probability rule.
 	KeepErrors bool `mapstructure:"keep_errors"`
-	// MaxTraces bounds the traces buffered at once; at the bound the oldest trace is decided early.
-	// Tail only. Default 50000; must be >= 1.
+	// MaxTraces bounds the traces buffered at once; at the bound a trace is decided early: the one
+	// whose root span arrived first, else the oldest. Tail only. Default 50000; must be >= 1.
 	MaxTraces int `mapstructure:"max_traces"`
 	// MaxBytes bounds the estimated memory of the buffered spans (see EstimateSpanBytes); at the bound
-	// the oldest traces are decided early. Tail only. Default 268435456 (256 MiB); must be >= 1.
+	// traces are decided early, in the same order as for MaxTraces. Tail only. Default 268435456
+	// (256 MiB); must be >= 1.
 	MaxBytes int64 `mapstructure:"max_bytes"`
 	// DecisionCacheSize is how many recent decisions are remembered so late spans of a decided trace
 	// follow its decision (about 64 bytes each, 6.4 MB at the default). Tail only. Default 100000;
