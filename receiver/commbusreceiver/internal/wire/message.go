@@ -273,44 +273,11 @@ func bodyError(id, format string, args ...any) *ProtocolError {
 // DecodePublish decodes the body of commbus.Publish:
 // {event_type, payload (JSON text), source?}. id is used for the error.
 func (d *Decoder) DecodePublish(id string, body []byte) (Event, *ProtocolError) {
-	dec := d.reset(body)
-	var (
-		ev                   Event
-		typeOK, payOK, srcOK = false, false, true
-		typeSeen, paySeen    bool
-	)
-	err := walkMap(dec, func(key string) error {
-		var err error
-		switch key {
-		case "event_type":
-			typeSeen = true
-			ev.EventType, typeOK, err = stringField(dec)
-		case "payload":
-			paySeen = true
-			ev.Payload, payOK, err = stringField(dec)
-		case "source":
-			ev.Source, srcOK, err = optionalStringField(dec)
-		default:
-			err = dec.Skip()
-		}
-		return err
-	})
-	if err == nil {
-		err = d.finish()
+	b, perr := d.decodeTypedBody(id, "event_type", false, "publish body", body)
+	if perr != nil {
+		return Event{}, perr
 	}
-	if err != nil {
-		return Event{}, bodyError(id, "publish body must be a map with string keys")
-	}
-	if !typeOK || ev.EventType == "" {
-		return Event{}, bodyError(id, "%s", requiredMessage("event_type", typeSeen, "a non-empty string"))
-	}
-	if !payOK {
-		return Event{}, bodyError(id, "%s", requiredMessage("payload", paySeen, "a JSON text string"))
-	}
-	if !srcOK {
-		return Event{}, bodyError(id, "source must be a string")
-	}
-	return ev, nil
+	return Event{EventType: b.Type, Payload: b.Payload, Source: b.Source}, nil
 }
 
 // DecodeSubscribe decodes the body of commbus.Subscribe:
@@ -378,6 +345,14 @@ func (d *Decoder) DecodeSubscribe(id string, body []byte) (SubscribeBody, *Proto
 // DecodeHandlerBody decodes the body of commbus.Send (typeKey "command_type")
 // or commbus.Query (typeKey "query_type").
 func (d *Decoder) DecodeHandlerBody(id, typeKey string, body []byte) (HandlerBody, *ProtocolError) {
+	return d.decodeTypedBody(id, typeKey, true, "body", body)
+}
+
+// decodeTypedBody decodes the shape Publish, Send and Query bodies share:
+// {<typeKey>: non-empty string, payload: string, source?: string} plus, when
+// withTimeout, timeout_ms?: non-negative int (otherwise that key is ignored
+// like any unknown one). what names the body in the not-a-map message.
+func (d *Decoder) decodeTypedBody(id, typeKey string, withTimeout bool, what string, body []byte) (HandlerBody, *ProtocolError) {
 	dec := d.reset(body)
 	var (
 		hb                          HandlerBody
@@ -386,16 +361,16 @@ func (d *Decoder) DecodeHandlerBody(id, typeKey string, body []byte) (HandlerBod
 	)
 	err := walkMap(dec, func(key string) error {
 		var err error
-		switch key {
-		case typeKey:
+		switch {
+		case key == typeKey:
 			typeSeen = true
 			hb.Type, typeOK, err = stringField(dec)
-		case "payload":
+		case key == "payload":
 			paySeen = true
 			hb.Payload, payOK, err = stringField(dec)
-		case "source":
+		case key == "source":
 			hb.Source, srcOK, err = optionalStringField(dec)
-		case "timeout_ms":
+		case key == "timeout_ms" && withTimeout:
 			c, perr := dec.PeekCode()
 			if perr != nil {
 				return perr
@@ -413,7 +388,7 @@ func (d *Decoder) DecodeHandlerBody(id, typeKey string, body []byte) (HandlerBod
 		err = d.finish()
 	}
 	if err != nil {
-		return HandlerBody{}, bodyError(id, "body must be a map with string keys")
+		return HandlerBody{}, bodyError(id, "%s must be a map with string keys", what)
 	}
 	if !typeOK || hb.Type == "" {
 		return HandlerBody{}, bodyError(id, "%s", requiredMessage(typeKey, typeSeen, "a non-empty string"))

@@ -396,6 +396,10 @@ func TestDecodeBodyErrors(t *testing.T) {
 	assert.Equal(t, "missing required request field: command_type", msg(send(map[string]any{"payload": "{}"})))
 	assert.Equal(t, "timeout_ms must be a non-negative integer", msg(send(map[string]any{"command_type": "c", "payload": "{}", "timeout_ms": "x"})))
 	assert.Empty(t, msg(send(map[string]any{"command_type": "c", "payload": "{}"})))
+	assert.Equal(t, "body must be a map with string keys", msg(send([]string{"c"})))
+	assert.Equal(t, "timeout_ms must be a non-negative integer", msg(send(map[string]any{"command_type": "c", "payload": "{}", "timeout_ms": -1})))
+	// Publish has no timeout_ms: the key is ignored like any unknown one.
+	assert.Empty(t, msg(pub(map[string]any{"event_type": "e", "payload": "{}", "timeout_ms": "x"})))
 }
 
 func TestDecodeStreamChunkErrors(t *testing.T) {
