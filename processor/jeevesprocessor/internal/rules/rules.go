@@ -87,8 +87,9 @@ type Field struct {
 	// Default is the value when neither attributes nor fallback give one. An
 	// empty default on the pipeline reason means "no termination to count".
 	Default string `mapstructure:"default"`
-	// Transform normalises attribute values: "lower", "snake" (SCREAMING_SNAKE
-	// and PascalCase to lower_snake) or "first_word_lower"; empty keeps them.
+	// Transform normalises attribute values: "lower", "snake" (SCREAMING_SNAKE,
+	// PascalCase, camelCase, kebab-case and dotted names to lower_snake) or
+	// "first_word_lower"; empty keeps them.
 	Transform string `mapstructure:"transform"`
 	// Then is tried when no attribute is present, before Fallback and Default:
 	// a second source with its own attributes and transform.
@@ -100,8 +101,11 @@ type Field struct {
 // Condition holds when the attribute is present and, if Values is not empty,
 // its string value is one of Values.
 type Condition struct {
-	Attribute string   `mapstructure:"attribute"`
-	Values    []string `mapstructure:"values"`
+	// Attribute is the span attribute key that must be present. Required.
+	Attribute string `mapstructure:"attribute"`
+	// Values, when not empty, are the string values the attribute may have;
+	// empty accepts any value.
+	Values []string `mapstructure:"values"`
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -132,11 +136,13 @@ type Rule struct {
 
 // Dimension is an extra label added to every metric of a family.
 type Dimension struct {
-	// Name is the label name.
+	// Name is the label name; required, and not one of the family's own labels.
 	Name string `mapstructure:"name"`
-	// Attributes are span attribute keys tried in order.
+	// Attributes are span attribute keys tried in order; the first one present
+	// with a non-empty value gives the label value. At least one is required.
 	Attributes []string `mapstructure:"attributes"`
-	// Default is the value when no attribute is present.
+	// Default is the value when no attribute gives one; empty (the default)
+	// is an absent label in Prometheus.
 	Default string `mapstructure:"default"`
 	// prevent unkeyed literal initialization
 	_ struct{}
