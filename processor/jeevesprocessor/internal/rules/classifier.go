@@ -98,9 +98,6 @@ type Match struct {
 // Value returns the label value of field i ("" for numeric fields).
 func (m *Match) Value(i int) string { return m.vals[i] }
 
-// Has reports whether field i got a value (from an attribute, fallback or default).
-func (m *Match) Has(i int) bool { return m.has[i] }
-
 // Num returns the numeric value of field i and whether it was present.
 func (m *Match) Num(i int) (int64, bool) { return m.nums[i], m.has[i] }
 
