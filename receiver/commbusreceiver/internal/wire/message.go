@@ -194,6 +194,18 @@ func intField(dec *msgpack.Decoder) (n int64, ok bool, err error) {
 	return n, err == nil, err
 }
 
+// optionalIntField is intField where nil means absent (0, ok).
+func optionalIntField(dec *msgpack.Decoder) (n int64, ok bool, err error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return 0, false, err
+	}
+	if c == msgpcode.Nil {
+		return 0, true, dec.Skip()
+	}
+	return intField(dec)
+}
+
 func (d *Decoder) finish() error {
 	if d.br.Len() != 0 {
 		return errTrailing
@@ -371,14 +383,7 @@ func (d *Decoder) decodeTypedBody(id, typeKey string, withTimeout bool, what str
 		case key == "source":
 			hb.Source, srcOK, err = optionalStringField(dec)
 		case key == "timeout_ms" && withTimeout:
-			c, perr := dec.PeekCode()
-			if perr != nil {
-				return perr
-			}
-			if c == msgpcode.Nil {
-				return dec.Skip()
-			}
-			hb.TimeoutMs, tmoOK, err = intField(dec)
+			hb.TimeoutMs, tmoOK, err = optionalIntField(dec)
 		default:
 			err = dec.Skip()
 		}
@@ -445,14 +450,7 @@ func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *
 						eventErr = "source must be a string"
 					}
 				case "timestamp_ms":
-					c, perr := dec.PeekCode()
-					if perr != nil {
-						return perr
-					}
-					if c == msgpcode.Nil {
-						return dec.Skip()
-					}
-					ev.TimestampMs, ok, err = intField(dec)
+					ev.TimestampMs, ok, err = optionalIntField(dec)
 					if err == nil && !ok {
 						eventErr = "timestamp_ms must be an integer"
 					}

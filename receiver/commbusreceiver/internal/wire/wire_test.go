@@ -427,6 +427,22 @@ func TestDecodeStreamChunkErrors(t *testing.T) {
 	}
 }
 
+// TestOptionalIntsMayBeNil pins that a nil timestamp_ms or timeout_ms means
+// absent, not mistyped.
+func TestOptionalIntsMayBeNil(t *testing.T) {
+	d := NewDecoder()
+	id, ev, pe := d.DecodeStreamChunk(mp(t, map[string]any{"id": "s", "body": map[string]any{"event_type": "e", "payload": "{}", "timestamp_ms": nil}}))
+	require.Nil(t, pe)
+	assert.Equal(t, "s", id)
+	assert.Equal(t, Event{EventType: "e", Payload: "{}"}, ev)
+	hb, pe := d.DecodeHandlerBody("q", "query_type", mp(t, map[string]any{"query_type": "Q", "payload": "{}", "timeout_ms": nil}))
+	require.Nil(t, pe)
+	assert.Equal(t, HandlerBody{Type: "Q", Payload: "{}"}, hb)
+	hb, pe = d.DecodeHandlerBody("q", "query_type", mp(t, map[string]any{"query_type": "Q", "payload": "{}", "timeout_ms": 2500}))
+	require.Nil(t, pe)
+	assert.Equal(t, int64(2500), hb.TimeoutMs)
+}
+
 // FuzzDecodeFrame feeds arbitrary bytes through the frame reader and every
 // body decoder. Nothing may panic, the reader never returns a payload above
 // the limit, and whatever decodes re-encodes to something that decodes to the
