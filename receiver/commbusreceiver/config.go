@@ -143,8 +143,9 @@ type MetricsConfig struct {
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 }
 
-// DefaultEventTypes is every kernel lifecycle event of COMMBUS.md.
-var DefaultEventTypes = []string{
+// defaultEventTypes is every kernel lifecycle event of COMMBUS.md (the
+// default of subscribe.event_types).
+var defaultEventTypes = []string{
 	translate.TypeProcessCreated, translate.TypeProcessStateChanged, translate.TypeProcessTerminated,
 	translate.TypeProcessResumed, translate.TypeProcessCancelled, translate.TypeResourceExhausted,
 }
@@ -152,7 +153,7 @@ var DefaultEventTypes = []string{
 func defaultSubscribeConfig() SubscribeConfig {
 	return SubscribeConfig{
 		Endpoint:     "127.0.0.1:50051",
-		EventTypes:   append([]string(nil), DefaultEventTypes...),
+		EventTypes:   append([]string(nil), defaultEventTypes...),
 		SubscriberID: "otelcol-jeeves",
 		TLS:          configtls.ClientConfig{Insecure: true},
 		DialTimeout:  5 * time.Second,
