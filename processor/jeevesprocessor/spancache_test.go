@@ -5,6 +5,7 @@ package jeevesprocessor
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,4 +124,23 @@ func TestExpiryInvalidatesCachedSeries(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int64{"b": 3}, calls)
+}
+
+// TestSpanCacheServiceIDsBounded: at maxServices distinct service names the
+// cache starts over, entries included, because ids are then reused and an
+// entry's id would name another service.
+func TestSpanCacheServiceIDsBounded(t *testing.T) {
+	c := newSpanCache(100)
+	none := &rules.Match{}
+	for i := range maxServices {
+		require.Equal(t, uint32(i+1), c.serviceID(fmt.Sprint("svc-", i), true))
+	}
+	c.insert(7, 1, "span", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none)
+	assert.Len(t, c.services, maxServices)
+	assert.Equal(t, uint32(1), c.serviceID("svc-0", true), "known names keep their id at the bound")
+
+	assert.Equal(t, uint32(1), c.serviceID("one-too-many", true), "ids start over")
+	assert.Len(t, c.services, 1)
+	assert.Equal(t, 0, c.len(), "entries go with the ids they reference")
+	assert.Nil(t, c.find(7, 1, "span", ptrace.SpanKindServer, ptrace.StatusCodeUnset, none))
 }
