@@ -743,3 +743,30 @@ func TestProcessFloodStaysBounded(t *testing.T) {
 	assert.Equal(t, int64(450), h.counter("otelcol_receiver_commbus_processes_orphaned", "reason", "evicted"))
 	assert.Equal(t, 450, h.traces.SpanCount(), "evicted processes end as orphan spans")
 }
+
+// TestListenSurvivesDeeplyNestedBody sends a REQUEST whose body is 4 MiB of
+// nested one-element arrays, which crashed the whole process (goroutine stack
+// overflow inside msgpack's Skip) before nesting was bounded. The answer is
+// an ERROR with id "" (undecodable msgpack) and the connection stays open.
+func TestListenSurvivesDeeplyNestedBody(t *testing.T) {
+	h := newHarness(t, listenConfig())
+	h.start()
+	c, err := testkernel.Dial(h.listenAddr())
+	require.NoError(t, err)
+	defer func() { _ = c.Close() }()
+
+	payload := []byte{0x84, 0xa2, 'i', 'd', 0xa1, 'd', 0xa7, 's', 'e', 'r', 'v', 'i', 'c', 'e', 0xa7, 'c', 'o', 'm', 'm', 'b', 'u', 's',
+		0xa6, 'm', 'e', 't', 'h', 'o', 'd', 0xa7, 'P', 'u', 'b', 'l', 'i', 's', 'h', 0xa4, 'b', 'o', 'd', 'y'}
+	payload = append(payload, bytes.Repeat([]byte{0x91}, 4<<20)...)
+	payload = append(payload, 0xc0)
+	typ, reply, err := c.WriteRaw(wire.AppendFrame(nil, wire.TypeRequest, payload))
+	require.NoError(t, err)
+	assert.Equal(t, wire.TypeError, typ)
+	assert.Equal(t, "", reply.ID)
+	require.NotNil(t, reply.Err)
+	assert.Equal(t, wire.CodeInvalidArgument, reply.Err.Code)
+	assert.Equal(t, "invalid msgpack: msgpack value nested deeper than 100 levels", reply.Err.Message)
+
+	assert.True(t, publish(t, c, "after", wire.Event{EventType: "process.created", Payload: `{"pid":"n"}`}).OK)
+	assert.Equal(t, int64(1), h.counter("otelcol_receiver_commbus_decode_errors", "mode", "listen", "reason", "invalid_msgpack"))
+}

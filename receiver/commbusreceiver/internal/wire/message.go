@@ -120,6 +120,108 @@ var (
 	errTrailing   = errors.New("trailing bytes after the message")
 )
 
+// maxDepth bounds the nesting of a msgpack value. Protocol bodies nest a few
+// levels; msgpack's own Skip and DecodeInterface recurse once per level with
+// no bound, so a frame of nested one-element arrays would overflow the
+// goroutine stack, which is fatal, not a panic.
+const maxDepth = 100
+
+// maxPrealloc caps what a length header may preallocate: a header can claim
+// 4 billion elements in 5 bytes.
+const maxPrealloc = 1024
+
+var errTooDeep = fmt.Errorf("msgpack value nested deeper than %d levels", maxDepth)
+
+func isArrayCode(c byte) bool {
+	return msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32
+}
+
+func isMapCode(c byte) bool {
+	return msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32
+}
+
+// skip skips one value like msgpack's Skip, with nesting bounded.
+func skip(dec *msgpack.Decoder) error { return skipDepth(dec, 0) }
+
+func skipDepth(dec *msgpack.Decoder, depth int) error {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	var n int
+	switch {
+	case isArrayCode(c):
+		n, err = dec.DecodeArrayLen()
+	case isMapCode(c):
+		n, err = dec.DecodeMapLen()
+		n *= 2
+	default:
+		// Scalars, strings, bin and ext do not nest.
+		return dec.Skip()
+	}
+	if err != nil {
+		return err
+	}
+	if depth >= maxDepth {
+		return errTooDeep
+	}
+	// A length beyond the input fails at its end; nothing is allocated.
+	for range n {
+		if err := skipDepth(dec, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeValue decodes one value generically (maps become map[string]any)
+// like msgpack's DecodeInterface, with nesting and preallocation bounded.
+func decodeValue(dec *msgpack.Decoder, depth int) (any, error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isArrayCode(c):
+		if depth >= maxDepth {
+			return nil, errTooDeep
+		}
+		n, err := dec.DecodeArrayLen()
+		if err != nil {
+			return nil, err
+		}
+		s := make([]any, 0, min(n, maxPrealloc))
+		for range n {
+			v, err := decodeValue(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, v)
+		}
+		return s, nil
+	case isMapCode(c):
+		if depth >= maxDepth {
+			return nil, errTooDeep
+		}
+		n, err := dec.DecodeMapLen()
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, min(n, maxPrealloc))
+		for range n {
+			k, err := dec.DecodeString()
+			if err != nil {
+				return nil, err
+			}
+			if m[k], err = decodeValue(dec, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
+	return dec.DecodeInterface()
+}
+
 // walkMap decodes a map header and calls fn with each key; fn must consume the
 // value. Keys must be msgpack str.
 func walkMap(dec *msgpack.Decoder, fn func(key string) error) error {
@@ -157,7 +259,7 @@ func stringField(dec *msgpack.Decoder) (s string, ok bool, err error) {
 		return "", false, err
 	}
 	if !msgpcode.IsString(c) {
-		return "", false, dec.Skip()
+		return "", false, skip(dec)
 	}
 	s, err = dec.DecodeString()
 	return s, err == nil, err
@@ -170,7 +272,7 @@ func optionalStringField(dec *msgpack.Decoder) (s string, ok bool, err error) {
 		return "", false, err
 	}
 	if c == msgpcode.Nil {
-		return "", true, dec.Skip()
+		return "", true, skip(dec)
 	}
 	return stringField(dec)
 }
@@ -188,7 +290,7 @@ func intField(dec *msgpack.Decoder) (n int64, ok bool, err error) {
 		isInt = true
 	}
 	if !isInt {
-		return 0, false, dec.Skip()
+		return 0, false, skip(dec)
 	}
 	n, err = dec.DecodeInt64()
 	return n, err == nil, err
@@ -201,7 +303,7 @@ func optionalIntField(dec *msgpack.Decoder) (n int64, ok bool, err error) {
 		return 0, false, err
 	}
 	if c == msgpcode.Nil {
-		return 0, true, dec.Skip()
+		return 0, true, skip(dec)
 	}
 	return intField(dec)
 }
@@ -238,12 +340,12 @@ func (d *Decoder) DecodeRequest(payload []byte) (Request, *ProtocolError) {
 			req.Method, methodOK, err = stringField(dec)
 		case "body":
 			start := len(payload) - d.br.Len()
-			if err = dec.Skip(); err == nil {
+			if err = skip(dec); err == nil {
 				req.Body = payload[start : len(payload)-d.br.Len()]
 				hasBd = true
 			}
 		default:
-			err = dec.Skip()
+			err = skip(dec)
 		}
 		return err
 	})
@@ -310,8 +412,8 @@ func (d *Decoder) DecodeSubscribe(id string, body []byte) (SubscribeBody, *Proto
 			if err != nil {
 				return err
 			}
-			if !msgpcode.IsFixedArray(c) && c != msgpcode.Array16 && c != msgpcode.Array32 {
-				return dec.Skip()
+			if !isArrayCode(c) {
+				return skip(dec)
 			}
 			n, err := dec.DecodeArrayLen()
 			if err != nil {
@@ -336,7 +438,7 @@ func (d *Decoder) DecodeSubscribe(id string, body []byte) (SubscribeBody, *Proto
 			sb.SubscriberID, idOK, err = optionalStringField(dec)
 			return err
 		default:
-			return dec.Skip()
+			return skip(dec)
 		}
 	})
 	if err == nil {
@@ -385,7 +487,7 @@ func (d *Decoder) decodeTypedBody(id, typeKey string, withTimeout bool, what str
 		case key == "timeout_ms" && withTimeout:
 			hb.TimeoutMs, tmoOK, err = optionalIntField(dec)
 		default:
-			err = dec.Skip()
+			err = skip(dec)
 		}
 		return err
 	})
@@ -432,9 +534,9 @@ func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *
 			if err != nil {
 				return err
 			}
-			if !msgpcode.IsFixedMap(c) && c != msgpcode.Map16 && c != msgpcode.Map32 {
+			if !isMapCode(c) {
 				eventErr = "chunk body must be a map"
-				return dec.Skip()
+				return skip(dec)
 			}
 			return walkMap(dec, func(k string) error {
 				var err error
@@ -455,12 +557,12 @@ func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *
 						eventErr = "timestamp_ms must be an integer"
 					}
 				default:
-					err = dec.Skip()
+					err = skip(dec)
 				}
 				return err
 			})
 		default:
-			return dec.Skip()
+			return skip(dec)
 		}
 	})
 	if err == nil {
@@ -505,7 +607,7 @@ func (d *Decoder) DecodeReply(payload []byte) (Reply, error) {
 		case "ok":
 			r.OK, err = dec.DecodeBool()
 		case "body":
-			r.Body, err = dec.DecodeInterface()
+			r.Body, err = decodeValue(dec, 0)
 		case "error":
 			r.Err = &ProtocolError{}
 			err = walkMap(dec, func(k string) error {
@@ -522,12 +624,12 @@ func (d *Decoder) DecodeReply(payload []byte) (Reply, error) {
 					n, _, err = intField(dec)
 					r.Err.QueueCapacity = int(n)
 				default:
-					err = dec.Skip()
+					err = skip(dec)
 				}
 				return err
 			})
 		default:
-			err = dec.Skip()
+			err = skip(dec)
 		}
 		return err
 	})

@@ -546,3 +546,54 @@ func BenchmarkDecodeStreamChunk(b *testing.B) {
 		}
 	}
 }
+
+// TestHostileNestingAndLengths pins that no frame within the size limit can
+// crash the process: msgpack's own Skip and DecodeInterface recurse once per
+// nesting level (a 5 MiB run of one-element arrays overflowed the goroutine
+// stack, a fatal error) and preallocate whatever length a header claims (an
+// array32 header of 0xdddddddd asked for 59 GB).
+func TestHostileNestingAndLengths(t *testing.T) {
+	d := NewDecoder()
+	deep := append(bytes.Repeat([]byte{0x91}, MaxFrameLength-64), 0xc0)
+	// A REQUEST whose body is the deep value, and one with it under an unknown key.
+	req := append([]byte{0x84, 0xa2, 'i', 'd', 0xa1, 'a', 0xa7, 's', 'e', 'r', 'v', 'i', 'c', 'e', 0xa1, 's',
+		0xa6, 'm', 'e', 't', 'h', 'o', 'd', 0xa1, 'm', 0xa4, 'b', 'o', 'd', 'y'}, deep...)
+	_, pe := d.DecodeRequest(req)
+	require.NotNil(t, pe)
+	assert.Equal(t, ReasonInvalidMsgpack, pe.Reason)
+	assert.Equal(t, "", pe.ID)
+	assert.Contains(t, pe.Message, "nested deeper than")
+
+	_, _, pe = d.DecodeStreamChunk(append([]byte{0x82, 0xa2, 'i', 'd', 0xa1, 's', 0xa1, 'x'}, deep...))
+	require.NotNil(t, pe)
+	assert.Equal(t, ReasonInvalidMsgpack, pe.Reason)
+
+	_, err := d.DecodeReply(append([]byte{0x81, 0xa4, 'b', 'o', 'd', 'y'}, deep...))
+	require.ErrorContains(t, err, "nested deeper than")
+
+	// Lengths that the input cannot hold fail at the end of the input
+	// instead of being allocated up front.
+	for _, body := range [][]byte{
+		{0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0x91, 0xc0},
+		{0xdf, 0xdd, 0xdd, 0xdd, 0xdd, 0xa1, 'k', 0xc0},
+		{0x91, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd},
+	} {
+		_, err := d.DecodeReply(append([]byte{0x81, 0xa4, 'b', 'o', 'd', 'y'}, body...))
+		require.Error(t, err)
+	}
+
+	// Nesting up to the bound still decodes.
+	ok := append(bytes.Repeat([]byte{0x91}, maxDepth), 0x01)
+	r, err := d.DecodeReply(append([]byte{0x82, 0xa2, 'i', 'd', 0xa1, 'r', 0xa4, 'b', 'o', 'd', 'y'}, ok...))
+	require.NoError(t, err)
+	v := r.Body
+	for range maxDepth {
+		s, isSlice := v.([]any)
+		require.True(t, isSlice)
+		require.Len(t, s, 1)
+		v = s[0]
+	}
+	assert.EqualValues(t, 1, v)
+	_, err = d.DecodeReply(append([]byte{0x81, 0xa4, 'b', 'o', 'd', 'y'}, append([]byte{0x91}, ok...)...))
+	require.ErrorContains(t, err, "nested deeper than")
+}
