@@ -35,6 +35,7 @@ type engine struct {
 	sampling    *samplingState // nil until the traces→traces face is created
 	stop        chan struct{}
 	done        chan struct{}
+	closed      bool // telemetry shut down
 }
 
 func newEngine(set connector.Settings, cfg *Config) (*engine, error) {
@@ -125,12 +126,13 @@ func (e *engine) start() {
 		zap.Bool("spm", e.cfg.Metrics.SPM.Enabled))
 }
 
-// stopFace stops the flush loop with the last started face. It reports
-// whether the engine has no faces left.
-func (e *engine) stopFace(wasStarted bool) bool {
-	e.mu.Lock()
-	e.faces--
+// stopFace stops the flush loop with the last started face, emitting what
+// arrived since the last tick, and shuts the telemetry down once no face is
+// left and the loop has stopped. It calls the next consumer, so the caller
+// must hold no lock.
+func (e *engine) stopFace(wasStarted bool) {
 	var stop, done chan struct{}
+	e.mu.Lock()
 	if wasStarted {
 		e.started--
 		if e.started == 0 {
@@ -138,7 +140,6 @@ func (e *engine) stopFace(wasStarted bool) bool {
 			e.stop, e.done = nil, nil
 		}
 	}
-	last := e.faces == 0
 	e.mu.Unlock()
 	if stop != nil {
 		close(stop)
@@ -148,16 +149,17 @@ func (e *engine) stopFace(wasStarted bool) bool {
 		e.flush(context.Background())
 		e.logger.Info("jeeves connector stopped")
 	}
-	if last {
+	e.mu.Lock()
+	closeTelemetry := e.faces == 0 && e.started == 0 && !e.closed
+	e.closed = e.closed || closeTelemetry
+	s := e.sampling
+	e.mu.Unlock()
+	if closeTelemetry {
 		e.tb.Shutdown()
-		e.mu.Lock()
-		s := e.sampling
-		e.mu.Unlock()
 		if s != nil {
 			s.tb.Shutdown()
 		}
 	}
-	return last
 }
 
 func (e *engine) flushLoop(interval time.Duration, stop <-chan struct{}, done chan<- struct{}) {
@@ -218,11 +220,19 @@ func (r *registry) acquire(set connector.Settings, cfg *Config) (*engine, error)
 	return e, nil
 }
 
-// release drops the engine when its last face is shut down.
+// release drops the engine when its last face is shut down. The registry
+// lock covers only the face count and the map, not the final flush to the
+// next consumer: once the last face is gone the engine is out of the map, so
+// no new face can acquire it while it stops.
 func (r *registry) release(e *engine, wasStarted bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if e.stopFace(wasStarted) && r.engines[e.id] == e {
+	e.mu.Lock()
+	e.faces--
+	last := e.faces == 0
+	e.mu.Unlock()
+	if last && r.engines[e.id] == e {
 		delete(r.engines, e.id)
 	}
+	r.mu.Unlock()
+	e.stopFace(wasStarted)
 }
