@@ -67,16 +67,16 @@ type traceEntry struct {
 	older, newer        *traceEntry
 	rootPrev, rootNext  *traceEntry
 	inRootList, decided bool
+	hasError            bool // with the other flags, so the entry stays in the 176-byte size class
 	firstSeen, rootSeen int64
 	groups              []group
 	firstGroup          [1]group // backs groups while the trace came under one scope, saving an allocation
 	spans               int
 	bytes               int64 // spans, groups and entry; holders are counted on their own
 	start, end          pcommon.Timestamp
-	hasError            bool
-	hasRV, hasTH        bool
-	rnd                 sampling.Randomness
-	maxTH               sampling.Threshold
+	// in gathers what the trace's spans said in their tracestate: the first
+	// rv, and the highest th.
+	in incoming
 }
 
 // NewTail returns a tail sampler for cfg, which must be valid. clock gives the arrival time of
@@ -297,11 +297,11 @@ func (t *Tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder
 	if end := span.EndTimestamp(); end > e.end {
 		e.end = end
 	}
-	if in.hasRV && !e.hasRV {
-		e.rnd, e.hasRV = in.rnd, true
+	if in.hasRV && !e.in.hasRV {
+		e.in.rnd, e.in.hasRV = in.rnd, true
 	}
-	if in.hasTH && (!e.hasTH || sampling.ThresholdGreater(in.threshold, e.maxTH)) {
-		e.maxTH, e.hasTH = in.threshold, true
+	if in.hasTH && (!e.in.hasTH || sampling.ThresholdGreater(in.threshold, e.in.threshold)) {
+		e.in.threshold, e.in.hasTH = in.threshold, true
 	}
 	if span.ParentSpanID().IsEmpty() && e.rootSeen == 0 {
 		e.rootSeen = now
@@ -322,15 +322,8 @@ func (t *Tail) rule(e *traceEntry) Rule {
 	if t.latency > 0 && e.start != 0 && e.end > e.start && uint64(e.end-e.start) >= t.latency {
 		return RuleLatency
 	}
-	rnd := e.rnd
-	if !e.hasRV {
-		rnd = sampling.TraceIDToRandomness(e.id)
-	}
-	th := t.prob.threshold
-	if e.hasTH && sampling.ThresholdGreater(e.maxTH, th) {
-		th = e.maxTH
-	}
-	if th.ShouldSample(rnd) {
+	// The same decision as Head's, on what the whole trace said.
+	if effective(t.prob.threshold, e.in).ShouldSample(randomness(e.id, e.in)) {
 		return RuleProbability
 	}
 	return RuleNone
