@@ -74,6 +74,10 @@ type Classifier struct {
 	values []pcommon.Value
 	seen   []uint32
 	gen    uint32
+	// scanned marks the slots one scan has met (scanGen), so a key repeated
+	// in a span's attributes is taken once, like pcommon.Map.Get does.
+	scanned []uint32
+	scanGen uint32
 }
 
 // Match is the result of Classify. Its label values are not copied: they
@@ -246,6 +250,7 @@ func Compile(ruleList []Rule, dims map[string][]Dimension) (*Classifier, error) 
 	c.condKeys = newKeySet(condKeys, nil)
 	c.values = make([]pcommon.Value, len(c.keyIndex))
 	c.seen = make([]uint32, len(c.keyIndex))
+	c.scanned = make([]uint32, len(c.keyIndex))
 	return c, nil
 }
 
@@ -332,6 +337,11 @@ func (c *Classifier) scan(attrs pcommon.Map, ks *keySet) {
 	if ks.empty {
 		return
 	}
+	c.scanGen++
+	if c.scanGen == 0 { // wrapped: forget every slot
+		clear(c.scanned)
+		c.scanGen = 1
+	}
 	found := 0
 	for k, v := range attrs.All() {
 		n := len(k)
@@ -339,9 +349,10 @@ func (c *Classifier) scan(attrs pcommon.Map, ks *keySet) {
 			continue
 		}
 		e := ks.table.find(k)
-		if e == nil {
-			continue
+		if e == nil || c.scanned[e.slot] == c.scanGen {
+			continue // not read by the rules, or a repeated key: the first wins
 		}
+		c.scanned[e.slot] = c.scanGen
 		c.values[e.slot] = v
 		c.seen[e.slot] = c.gen
 		// A first choice with a usable value settles its field: when every

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 func TestAppendSnake(t *testing.T) {
@@ -279,4 +280,31 @@ func TestAttrFields(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, uint32(1<<PipelineName|1<<PipelineStatus|1<<PipelineReason), m.AttrFields)
 	assert.Equal(t, 0, m.Rule)
+}
+
+// TestClassifyRepeatedKey: OTLP does not forbid a repeated attribute key. The
+// first occurrence wins (as pcommon.Map.Get), and a repeat must not count as
+// another settled field: it used to end the scan before jeeves.llm.model was
+// read, so the model fell to its default.
+func TestClassifyRepeatedKey(t *testing.T) {
+	js := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"llm.provider.call","attributes":[
+		{"key":"jeeves.llm.provider","value":{"stringValue":"openai"}},
+		{"key":"jeeves.llm.provider","value":{"stringValue":"other"}},
+		{"key":"jeeves.llm.tokens.prompt","value":{"intValue":"3"}},
+		{"key":"jeeves.llm.tokens.completion","value":{"intValue":"4"}},
+		{"key":"jeeves.llm.model","value":{"stringValue":"gpt-4o"}}]}]}]}]}`
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(js))
+	require.NoError(t, err)
+	attrs := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes()
+	require.Equal(t, 5, attrs.Len(), "the repeated key survives decoding")
+	c, err := Compile(DefaultRules(), nil)
+	require.NoError(t, err)
+	m := &Match{}
+	require.True(t, c.Classify("llm.provider.call", false, attrs, m))
+	assert.Equal(t, FamilyLLM, m.Family)
+	assert.Equal(t, "openai", m.Value(LLMProvider))
+	assert.Equal(t, "gpt-4o", m.Value(LLMModel))
+	in, _ := m.Num(LLMInputTokens)
+	out, _ := m.Num(LLMOutputTokens)
+	assert.Equal(t, []int64{3, 4}, []int64{in, out})
 }
