@@ -18,6 +18,9 @@ import (
 // MaxFields bounds the fields of one family: its fixed fields plus extra dimensions.
 const MaxFields = 16
 
+// MaxAttributeKeyBytes bounds the attribute keys that rules and dimensions may read.
+const MaxAttributeKeyBytes = 256
+
 // MaxDimensions is the number of extra dimensions a family accepts.
 const MaxDimensions = MaxFields - 5
 
@@ -224,6 +227,13 @@ func Compile(ruleList []Rule, dims map[string][]Dimension) (*Classifier, error) 
 		}
 		c.rules = append(c.rules, cr)
 	}
+	// The attribute scan indexes keys by length below MaxAttributeKeyBytes; a longer key could
+	// never match, so it is a configuration error rather than a rule that silently never applies.
+	for _, key := range c.keyNames {
+		if len(key) >= MaxAttributeKeyBytes {
+			errs = append(errs, fmt.Errorf("metrics: attribute key %.40q… is %d bytes; keys must be shorter than %d bytes", key, len(key), MaxAttributeKeyBytes))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -345,7 +355,7 @@ func (c *Classifier) scan(attrs pcommon.Map, ks *keySet) {
 	found := 0
 	for k, v := range attrs.All() {
 		n := len(k)
-		if n >= 256 || ks.lens[n/64]&(1<<(n%64)) == 0 {
+		if n >= MaxAttributeKeyBytes || ks.lens[n/64]&(1<<(n%64)) == 0 {
 			continue
 		}
 		e := ks.table.find(k)

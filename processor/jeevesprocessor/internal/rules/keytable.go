@@ -69,7 +69,7 @@ type keySet struct {
 func newKeySet(keys map[string]uint16, primary map[string]bool) keySet {
 	ks := keySet{table: newKeyTable(keys, primary), empty: len(keys) == 0, primaries: len(primary)}
 	for k := range keys {
-		if n := len(k); n < 256 {
+		if n := len(k); n < MaxAttributeKeyBytes {
 			ks.lens[n/64] |= 1 << (n % 64)
 		}
 	}

@@ -4,6 +4,7 @@
 package rules
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -307,4 +308,19 @@ func TestClassifyRepeatedKey(t *testing.T) {
 	in, _ := m.Num(LLMInputTokens)
 	out, _ := m.Num(LLMOutputTokens)
 	assert.Equal(t, []int64{3, 4}, []int64{in, out})
+}
+
+// An attribute key the scan cannot match (MaxAttributeKeyBytes or longer) is a configuration error,
+// not a rule or dimension that silently never applies.
+func TestCompileRejectsOverlongAttributeKeys(t *testing.T) {
+	long := strings.Repeat("k", MaxAttributeKeyBytes)
+	_, err := Compile(MergeRules(DefaultRules(), []Rule{
+		{Name: "long_when", Family: "agent", SpanNames: []string{"x"}, When: []Condition{{Attribute: long}}},
+	}), map[string][]Dimension{"pipeline": {{Name: "env", Attributes: []string{long + "x"}}}})
+	require.Error(t, err)
+	assert.Equal(t, 2, strings.Count(err.Error(), "keys must be shorter than 256 bytes"), err.Error())
+
+	_, err = Compile(MergeRules(DefaultRules(), nil), map[string][]Dimension{
+		"pipeline": {{Name: "env", Attributes: []string{long[:MaxAttributeKeyBytes-1]}}}})
+	assert.NoError(t, err, "255 bytes is allowed")
 }
