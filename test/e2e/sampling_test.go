@@ -11,6 +11,7 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/jeeves/otelcol-jeeves/internal/loadgen"
 )
@@ -229,32 +230,24 @@ func TestKeptSpansCarryRuleAndThreshold(t *testing.T) {
 	})
 	rules := map[string]int{}
 	for _, td := range sink.Batches() {
-		rss := td.ResourceSpans()
-		for i := 0; i < rss.Len(); i++ {
-			sss := rss.At(i).ScopeSpans()
-			for j := 0; j < sss.Len(); j++ {
-				spans := sss.At(j).Spans()
-				for k := 0; k < spans.Len(); k++ {
-					s := spans.At(k)
-					tr := class[s.TraceID()]
-					rule, _ := s.Attributes().Get("jeeves.sampling.rule")
-					rules[rule.Str()]++
-					var wantRule, wantTh string
-					switch {
-					case tr.Error:
-						wantRule, wantTh = "error", "ot=th:0"
-					case tr.Slow:
-						wantRule, wantTh = "latency", "ot=th:0"
-					default:
-						wantRule, wantTh = "probability", "ot=th:e666"
-					}
-					if rule.Str() != wantRule || s.TraceState().AsRaw() != wantTh {
-						t.Fatalf("span %s of trace %s (error=%v slow=%v): rule %q tracestate %q, want %q %q",
-							s.Name(), tr.TraceID, tr.Error, tr.Slow, rule.Str(), s.TraceState().AsRaw(), wantRule, wantTh)
-					}
-				}
+		forEachSpan(td, func(s ptrace.Span) {
+			tr := class[s.TraceID()]
+			rule, _ := s.Attributes().Get("jeeves.sampling.rule")
+			rules[rule.Str()]++
+			var wantRule, wantTh string
+			switch {
+			case tr.Error:
+				wantRule, wantTh = "error", "ot=th:0"
+			case tr.Slow:
+				wantRule, wantTh = "latency", "ot=th:0"
+			default:
+				wantRule, wantTh = "probability", "ot=th:e666"
 			}
-		}
+			if rule.Str() != wantRule || s.TraceState().AsRaw() != wantTh {
+				t.Fatalf("span %s of trace %s (error=%v slow=%v): rule %q tracestate %q, want %q %q",
+					s.Name(), tr.TraceID, tr.Error, tr.Slow, rule.Str(), s.TraceState().AsRaw(), wantRule, wantTh)
+			}
+		})
 	}
 	t.Logf("forwarded spans per rule: %v", rules)
 }

@@ -46,17 +46,10 @@ func (s *traceSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptr
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				s.spans++
-				s.traceIDs[spans.At(k).TraceID()]++
-			}
-		}
-	}
+	forEachSpan(td, func(span ptrace.Span) {
+		s.spans++
+		s.traceIDs[span.TraceID()]++
+	})
 	if s.keepAll {
 		cp := ptrace.NewTraces()
 		td.CopyTo(cp)
@@ -88,4 +81,18 @@ func (s *traceSink) Batches() []ptrace.Traces {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]ptrace.Traces(nil), s.all...)
+}
+
+// forEachSpan calls fn for every span of td.
+func forEachSpan(td ptrace.Traces, fn func(ptrace.Span)) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				fn(spans.At(k))
+			}
+		}
+	}
 }
