@@ -4,7 +4,7 @@
 // Package aggregate keeps bounded tables of metric series (counters and
 // explicit-bucket histograms with exemplar reservoirs) in plain Go, and turns
 // them into cumulative pmetric data only when flushed.
-package aggregate // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/aggregate"
+package aggregate // import "github.com/jeeves/otelcol-jeeves/internal/aggregate"
 
 import (
 	"encoding/binary"

@@ -1,7 +1,7 @@
 // Copyright The otelcol-jeeves Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package aggregate // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/aggregate"
+package aggregate // import "github.com/jeeves/otelcol-jeeves/internal/aggregate"
 
 // reservoir keeps up to len(items) exemplars of one data point: the first
 // ones offered after each flush. Checking for room before reading a span's

@@ -1,7 +1,7 @@
 // Copyright The otelcol-jeeves Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package aggregate // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/aggregate"
+package aggregate // import "github.com/jeeves/otelcol-jeeves/internal/aggregate"
 
 import "hash/maphash"
 
