@@ -8,10 +8,13 @@ package aggregate // import "github.com/jeeves/otelcol-jeeves/internal/aggregate
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/jeeves/otelcol-jeeves/internal/hashindex"
 )
 
 // OverflowLabel is the only label of the series that collects observations
@@ -32,7 +35,9 @@ type Spec struct {
 	HistName        string
 	HistUnit        string
 	HistDescription string
-	Bounds          []float64
+	// Bounds are the histogram's explicit bucket bounds, ascending: the only
+	// place they are given; every series observes against them.
+	Bounds []float64
 	// Limit is the number of distinct series kept; more fold into the overflow series.
 	Limit int
 	// Expiration drops series not updated for this long; 0 keeps them forever.
@@ -67,6 +72,7 @@ type Series struct {
 	sum      int64
 	count    uint64
 	total    float64
+	bounds   []float64 // the table's Spec.Bounds
 	buckets  []uint64
 	ex       reservoir
 }
@@ -75,7 +81,8 @@ type Series struct {
 func (s *Series) Add(v int64) { s.sum += v }
 
 // Observe records one histogram observation (and counts it in the sum).
-func (s *Series) Observe(v float64, bounds []float64) {
+func (s *Series) Observe(v float64) {
+	bounds := s.bounds
 	s.sum++
 	s.count++
 	s.total += v
@@ -103,7 +110,8 @@ func (s *Series) AddExemplar(e Exemplar) { s.ex.add(e) }
 // Table holds the series of one Spec, bounded by Spec.Limit.
 type Table struct {
 	spec     Spec
-	index    index
+	seed     maphash.Seed
+	index    hashindex.Index // key hash → position in series
 	series   []Series
 	overflow Series
 	hasOver  bool
@@ -116,7 +124,7 @@ type Table struct {
 
 // NewTable creates an empty table.
 func NewTable(spec Spec) *Table {
-	return &Table{spec: spec, index: newIndex()}
+	return &Table{spec: spec, seed: maphash.MakeSeed(), index: hashindex.New(spec.Limit)}
 }
 
 // Spec returns the table spec.
@@ -151,15 +159,17 @@ func (t *Table) Get(key []byte, now pcommon.Timestamp) *Series {
 // Ref returns a reference to the series for key (creating it when the limit
 // allows, else RefOverflow). A reference stays valid until the next Expire.
 func (t *Table) Ref(key []byte, now pcommon.Timestamp) int {
-	h := t.index.hash(key)
-	if i := t.index.find(h, key, t.series); i >= 0 {
-		return i
+	h := maphash.Bytes(t.seed, key)
+	p := t.index.Probe(h)
+	for i := p.Next(); i >= 0; i = p.Next() {
+		if t.series[i].key == string(key) {
+			return i
+		}
 	}
-	if len(t.series) >= t.spec.Limit {
+	if !t.index.Insert(h, len(t.series)) {
 		return RefOverflow
 	}
 	k := string(key)
-	t.index.insert(h, len(t.series))
 	s := t.newSeries(k, decodeKey(k, len(t.spec.Labels)), now)
 	s.hash = h
 	t.series = append(t.series, s)
@@ -187,6 +197,7 @@ func (t *Table) At(ref int, now pcommon.Timestamp) *Series {
 func (t *Table) newSeries(key string, labels []string, now pcommon.Timestamp) Series {
 	s := Series{key: key, labels: labels, start: now, last: now}
 	if t.spec.HistName != "" {
+		s.bounds = t.spec.Bounds
 		s.buckets = make([]uint64, len(t.spec.Bounds)+1)
 		if t.spec.MaxExemplars > 0 {
 			s.ex.items = make([]Exemplar, t.spec.MaxExemplars)
@@ -221,7 +232,10 @@ func (t *Table) Expire(now pcommon.Timestamp) bool {
 		removed = true
 	}
 	if removed {
-		t.index.rebuild(t.series)
+		t.index.Reset()
+		for i := range t.series {
+			t.index.Insert(t.series[i].hash, i)
+		}
 	}
 	if t.hasOver && t.overflow.last < cutoff {
 		t.hasOver = false

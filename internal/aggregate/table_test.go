@@ -108,7 +108,7 @@ func TestHistogramBucketsAndExemplars(t *testing.T) {
 	tab := NewTable(Spec{Labels: []string{"op"}, HistName: "h", HistUnit: "s", Bounds: []float64{0.1, 1}, Limit: 10, MaxExemplars: 2})
 	for i, v := range []float64{0.1, 0.5, 1, 1.5} { // le semantics: 0.1 in the first bucket
 		s := tab.Get(key("select"), 5)
-		s.Observe(v, tab.Spec().Bounds)
+		s.Observe(v)
 		if s.WantsExemplar() {
 			s.AddExemplar(Exemplar{TraceID: pcommon.TraceID{byte(i + 1)}, SpanID: pcommon.SpanID{1}, Time: 7, Value: v})
 		}
@@ -143,7 +143,7 @@ func TestHistogramBucketsAndExemplars(t *testing.T) {
 
 	// A new exemplar replaces them all.
 	s := tab.Get(key("select"), 11)
-	s.Observe(0.2, tab.Spec().Bounds)
+	s.Observe(0.2)
 	s.AddExemplar(Exemplar{TraceID: pcommon.TraceID{9}, Value: 0.2})
 	ms = pmetric.NewMetricSlice()
 	tab.AppendTo(ms, 12, nil)
@@ -225,7 +225,6 @@ func TestIndexGrowsAndFindsEverything(t *testing.T) {
 		require.Equal(t, int64(i), tab.Get(key(fmt.Sprint("series-", i)), 1).sum)
 	}
 	assert.Equal(t, 10_000, tab.Len())
-	assert.LessOrEqual(t, len(tab.index.slots), 32_768, "index stays within 4x the limit")
 }
 
 func TestDecodeKey(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.uber.org/zap"
 
-	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/aggregate"
+	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 )
 

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/aggregate"
+	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
 )
@@ -266,7 +266,7 @@ func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, serviceID 
 			e.key.AddString(statusCodeValue(status))
 			ent.spm = e.spm.table.Ref(e.key.Bytes(), now)
 		}
-		e.observe(e.spm.table.At(ent.spm, now), nanos/1e6, span, spmBoundsMs)
+		e.observe(e.spm.table.At(ent.spm, now), nanos/1e6, span)
 	}
 
 	seconds := nanos / 1e9
@@ -274,13 +274,13 @@ func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, serviceID 
 	switch m.Family {
 	case rules.FamilyPipeline:
 		e.series(e.pipelineExec, &refs[0], "", now).Add(1)
-		e.observe(e.series(e.pipelineDur, &refs[1], "", now), seconds, span, pipelineBounds)
+		e.observe(e.series(e.pipelineDur, &refs[1], "", now), seconds, span)
 		if m.Value(rules.PipelineReason) != "" {
 			e.series(e.termination, &refs[2], "", now).Add(1)
 		}
 	case rules.FamilyAgent:
 		e.series(e.agentExec, &refs[0], "", now).Add(1)
-		e.observe(e.series(e.agentDur, &refs[1], "", now), seconds, span, agentBounds)
+		e.observe(e.series(e.agentDur, &refs[1], "", now), seconds, span)
 	case rules.FamilyLLM:
 		e.series(e.llmCalls, &refs[0], "", now).Add(1)
 		if n, ok := m.Num(rules.LLMInputTokens); ok && n >= 0 {
@@ -289,9 +289,9 @@ func (e *metricsEngine) consumeSpan(span ptrace.Span, service string, serviceID 
 		if n, ok := m.Num(rules.LLMOutputTokens); ok && n >= 0 {
 			e.series(e.llmTokens, &refs[2], "output", now).Add(n)
 		}
-		e.observe(e.series(e.llmDur, &refs[3], "", now), seconds, span, llmBounds)
+		e.observe(e.series(e.llmDur, &refs[3], "", now), seconds, span)
 	case rules.FamilyDB:
-		e.observe(e.series(e.dbDur, &refs[0], "", now), seconds, span, dbBounds)
+		e.observe(e.series(e.dbDur, &refs[0], "", now), seconds, span)
 	case rules.FamilyInterrupt:
 		e.series(e.interrupt, &refs[0], "", now).Add(1)
 	}
@@ -318,8 +318,8 @@ func (e *metricsEngine) buildKey(td *tableDef, extra string) []byte {
 
 // observe records a duration and, while the data point's reservoir has room,
 // the span as its exemplar (spans without a trace id are skipped).
-func (e *metricsEngine) observe(s *aggregate.Series, v float64, span ptrace.Span, bounds []float64) {
-	s.Observe(v, bounds)
+func (e *metricsEngine) observe(s *aggregate.Series, v float64, span ptrace.Span) {
+	s.Observe(v)
 	if !s.WantsExemplar() {
 		return
 	}
