@@ -147,8 +147,18 @@ func (t *Table) TakeCounts() (overflowed, expired int64) {
 	return overflowed, expired
 }
 
-// RefOverflow is the Ref of the overflow series.
-const RefOverflow = -1
+// Series references: a Ref is a position in the table (>= 0) or one of these.
+// RefUnresolved and RefNone are never passed to At; they let a caller that
+// caches references (the jeeves connector's span cache) say "not looked up
+// yet" and "this span feeds no series here" in the same int.
+const (
+	// RefOverflow is the Ref of the overflow series.
+	RefOverflow = -1
+	// RefUnresolved marks a cached reference not looked up yet.
+	RefUnresolved = -2
+	// RefNone marks a cached reference to no series.
+	RefNone = -3
+)
 
 // Get returns the series for key, creating it when the limit allows, else the
 // overflow series. The pointer is valid until the next Get or Expire.
