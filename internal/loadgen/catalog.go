@@ -1,10 +1,12 @@
 package loadgen
 
 // The catalog holds the vocabulary the generator draws from. Everything here
-// comes from the Jeeves telemetry contract (TELEMETRY.md): pipeline and agent
-// names, LLM providers, termination reasons, histogram bucket bounds.
+// comes from the Jeeves telemetry contract (docs/jeeves-telemetry.md#loadgen-vocabulary):
+// pipeline and agent names, LLM providers, termination reasons, histogram
+// bucket bounds.
 
-// Bucket bounds, in seconds, of the Jeeves metric families. The generator
+// Bucket bounds, in seconds, of the Jeeves metric families
+// (docs/jeeves-telemetry.md#bucket-bounds). The generator
 // never produces a duration that equals a bound, so a histogram built with
 // either inclusive or exclusive upper bounds lands every value in the same
 // bucket the manifest reports.
@@ -130,7 +132,8 @@ const (
 )
 
 // TerminationReasons are the Jeeves termination reasons in their normalised
-// lower_snake_case form; the generator writes them in mixed casings.
+// lower_snake_case form (docs/jeeves-telemetry.md#terminations); the generator
+// writes them in mixed casings.
 var TerminationReasons = []string{
 	"completed", "completed_successfully", "clarification_required",
 	"confirmation_required", "denied_by_policy", "tool_failed_recoverably",

@@ -246,7 +246,8 @@ func TestRunMatchesRecordedSpans(t *testing.T) {
 	checkSpanDetails(t, stubs)
 }
 
-// checkSpanDetails asserts the attribute-level promises of TELEMETRY.md.
+// checkSpanDetails asserts the attribute-level promises of the Jeeves span
+// shapes (docs/jeeves-telemetry.md#span-families).
 func checkSpanDetails(t *testing.T, stubs tracetest.SpanStubs) {
 	t.Helper()
 	bySpanID := map[trace.SpanID]*tracetest.SpanStub{}
