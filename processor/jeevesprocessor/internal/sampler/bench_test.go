@@ -65,65 +65,9 @@ func renumber(td ptrace.Traces, iter uint64) {
 	}
 }
 
-// BenchmarkHeadFilter measures Head.Filter over a 10,000-span batch with empty tracestates (the
-// fast path) and with another vendor's entry (every kept span's tracestate is rewritten); the copy
-// of the input is not timed.
-func BenchmarkHeadFilter(b *testing.B) {
-	for _, tc := range []struct{ name, ts string }{{"tracestate=empty", ""}, {"tracestate=vendor", "vendor=x"}} {
-		b.Run(tc.name, func(b *testing.B) {
-			const spans = 10000
-			h := newTestHead(b, 10)
-			src := benchBatch(spans, tc.ts)
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				td := ptrace.NewTraces()
-				src.CopyTo(td)
-				b.StartTimer()
-				h.Filter(td)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
-		})
-	}
-}
-
-// BenchmarkTailSteadyState measures the whole tail path per span: Consume of a 10,000-span batch
-// (2,000 new five-span traces with their roots) plus the Tick that decides the previous batch's
-// traces once root_span_grace has passed and builds the output. heldB/span is the max_bytes estimate
-// per buffered span right after Consume.
-func BenchmarkTailSteadyState(b *testing.B) {
-	const spans = 10000
-	cfg := DefaultConfig()
-	clk := &fakeClock{now: t0}
-	tl, err := NewTail(cfg, clk.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src := benchBatch(spans, "")
-	var held float64
-	iter := uint64(0)
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		iter++
-		td := ptrace.NewTraces()
-		src.CopyTo(td)
-		renumber(td, iter)
-		b.StartTimer()
-		tl.Consume(td)
-		b.StopTimer()
-		st := tl.Stats()
-		held = float64(st.BytesInMemory) / float64(st.SpansInMemory)
-		clk.now = clk.now.Add(cfg.RootSpanGrace)
-		b.StartTimer()
-		tl.Tick(clk.now)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
-	b.ReportMetric(held, "heldB/span")
-}
-
-// perTraceBuffer is the alternative to Tail's shared resource/scope holders, kept here only to
-// measure it: every trace gets its own ptrace.Traces with its own copy of each resource and scope.
+// perTraceBuffer is the alternative to the tail sampler's shared resource/scope holders, kept here
+// only to measure it: every trace gets its own ptrace.Traces with its own copy of each resource and
+// scope. Like the sampler, it copies spans and leaves the input as it was.
 type perTraceBuffer struct {
 	traces map[pcommon.TraceID]ptrace.Traces
 }
@@ -132,7 +76,7 @@ func (p *perTraceBuffer) consume(td ptrace.Traces) {
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {
 			cur := map[pcommon.TraceID]ptrace.SpanSlice{}
-			ss.Spans().RemoveIf(func(sp ptrace.Span) bool {
+			for _, sp := range ss.Spans().All() {
 				id := sp.TraceID()
 				dst, ok := cur[id]
 				if !ok {
@@ -148,17 +92,17 @@ func (p *perTraceBuffer) consume(td ptrace.Traces) {
 					dst = nss.Spans()
 					cur[id] = dst
 				}
-				sp.MoveTo(dst.AppendEmpty())
-				return true
-			})
+				sp.CopyTo(dst.AppendEmpty())
+			}
 		}
 	}
 }
 
 // BenchmarkBuffering compares the cost of buffering a 10,000-span batch (2,000 traces, 10
-// resources) with shared resource/scope holders (what Tail does) against one ptrace.Traces per trace
-// with its own resource and scope copies. heapB/span is the heap retained per buffered span,
-// measured after buffering 50,000 wire-decoded spans.
+// resources) into an empty buffer with shared resource/scope holders (what tail mode does) against
+// one ptrace.Traces per trace with its own resource and scope copies; building the empty buffer is
+// not timed. heapB/span is the heap retained per buffered span, measured after buffering 50,000
+// wire-decoded spans.
 func BenchmarkBuffering(b *testing.B) {
 	const spans = 10000
 	src := benchBatch(spans, "")
@@ -168,10 +112,8 @@ func BenchmarkBuffering(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			tl, _ := newTestTail(b, bigCfg)
-			td := ptrace.NewTraces()
-			src.CopyTo(td)
 			b.StartTimer()
-			tl.Consume(td)
+			tl.Consume(src)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 		tl, _ := newTestTail(b, bigCfg)
@@ -187,10 +129,8 @@ func BenchmarkBuffering(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			p := &perTraceBuffer{traces: map[pcommon.TraceID]ptrace.Traces{}}
-			td := ptrace.NewTraces()
-			src.CopyTo(td)
 			b.StartTimer()
-			p.consume(td)
+			p.consume(src)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 		p := &perTraceBuffer{traces: map[pcommon.TraceID]ptrace.Traces{}}

@@ -13,30 +13,41 @@
 // and other ot sub-keys (rv) are kept. A span that arrives with a higher th (sampled upstream at a
 // lower probability) is decided against that threshold and keeps it: probabilities are never raised.
 //
+// # Use
+//
+//	s, err := sampler.New(cfg, nil)         // the mode is a type chosen here; nil clock: time.Now
+//	out := s.Consume(td)                    // from ConsumeTraces; forward out if out.SpanCount() > 0
+//	out = s.Tick(now)                       // every s.TickInterval() when it is > 0; forward likewise
+//	out = s.Flush()                         // at shutdown: decide and return everything buffered
+//	ok := s.AdmitExemplar(id, ts)           // when a span is recorded: may it become an exemplar?
+//	keep, decided := s.ExemplarDecision(id) // at metrics flush: was its trace forwarded?
+//	st := s.Stats()                         // counters and gauges for component telemetry
+//
+// Consume never modifies td: the collector hands the same batch to the connector's metrics face,
+// so the sampling face declares MutatesData false and the fan-out clones nothing for it. What is
+// forwarded is a new batch: copies of the kept spans with their new tracestate (and, in tail mode,
+// the rule attribute) under copies of their resource and scope. A call that forwards nothing returns
+// a shared read-only empty batch and allocates nothing for it. Every method is safe for concurrent
+// use.
+//
 // # Head mode
 //
-//	h, err := sampler.NewHead(cfg)
-//	kept, dropped := h.Filter(td) // td filtered in place; forward it if kept > 0
-//
-// Head is stateless and safe for concurrent use. Filter does not allocate unless a kept span arrives
-// with a non-empty tracestate that must be rewritten. Head sets no rule attribute (every kept span
-// is kept by probability).
+// Head decides each span from its trace id and tracestate as it arrives and buffers nothing: Tick
+// and Flush return nothing and TickInterval is 0. Consume allocates only for the spans it keeps
+// (their copies, and a rewritten tracestate when they arrived with one). A span is admitted as an
+// exemplar exactly when Consume forwards it, so every exemplar it admits is decided. Head sets no
+// rule attribute (every kept span is kept by probability). Its Stats count kept and dropped spans
+// and malformed tracestates; Stats.PerTrace is false.
 //
 // # Tail mode
 //
-//	t, err := sampler.NewTail(cfg, nil)     // nil clock: time.Now
-//	out := t.Consume(td)                    // from ConsumeTraces; forward out if out.SpanCount() > 0
-//	out = t.Tick(now)                       // from a ticker (e.g. every 100ms); forward likewise
-//	out = t.Flush()                         // at shutdown: decide and return everything buffered
-//	kept, decided := t.Decision(traceID)    // exemplar filtering
-//	stats := t.Stats()                      // counters for component telemetry
-//
-// Consume takes ownership of td and mutates it: the connector must declare MutatesData, and compute
-// what it needs from the spans (RED metrics) before calling Consume. Spans of undecided traces move
-// into a buffer; a trace is decided DecisionWait after its first span arrived, or RootSpanGrace after
-// its root span (no parent span id) arrived if that is sooner — a short grace rather than deciding at
-// once, because the root's batch often arrives before the batches of downstream services. With
-// RootSpanGrace 0 the trace is decided inside the Consume that brings the root.
+// Tail copies the spans of undecided traces into a buffer; a trace is decided DecisionWait after its
+// first span arrived, or RootSpanGrace after its root span (no parent span id) arrived if that is
+// sooner — a short grace rather than deciding at once, because the root's batch often arrives before
+// the batches of downstream services. With RootSpanGrace 0 the trace is decided inside the Consume
+// that brings the root. Tick runs every quarter of DecisionWait, at most every 200ms. Every span is
+// admitted as an exemplar; at metrics flush ExemplarDecision tells whether its trace was kept, or
+// that it is still undecided.
 //
 // Rules, in order: a span with status Error → keep (RuleError, th:0) when KeepErrors; duration from
 // the earliest start to the latest end ≥ LatencyThreshold → keep (RuleLatency, th:0); else the
@@ -61,5 +72,5 @@
 // shared by every buffered span that came with it and is reassembled per resource and scope in the
 // output (see BenchmarkBuffering for the comparison with one ptrace.Traces per trace).
 //
-// Tail is safe for concurrent use; one mutex guards it, and no method calls out while holding it.
+// One mutex guards the tail sampler, and no method calls out while holding it.
 package sampler

@@ -1,63 +1,102 @@
 package sampler
 
 import (
+	"sync/atomic"
+	"time"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// Head decides per span from the span alone: its trace id (or tracestate rv) against the threshold.
+// head decides per span from the span alone: its trace id (or tracestate rv) against the threshold.
 // All spans of a trace get the same decision on every collector with the same percentage and
-// precision, so no buffering and no trace-id affinity are needed. It holds no mutable state and is
-// safe for concurrent use.
-type Head struct {
+// precision, so no buffering and no trace-id affinity are needed. Its only state is its counters.
+type head struct {
 	stamp stamp
+
+	kept, dropped, malformed atomic.Uint64
 }
 
-// NewHead returns a head sampler for cfg.Percentage at cfg.Precision; other fields are ignored.
-func NewHead(cfg Config) (*Head, error) {
+// newHead returns a head sampler for cfg.Percentage at cfg.Precision; other fields are ignored.
+func newHead(cfg Config) (*head, error) {
 	th, err := threshold(cfg.Percentage, cfg.Precision)
 	if err != nil {
 		return nil, err
 	}
-	return &Head{stamp: newStamp(th)}, nil
+	return &head{stamp: newStamp(th)}, nil
 }
 
-// Keep reports whether a span with this trace id and tracestate is kept.
-func (h *Head) Keep(id pcommon.TraceID, traceState string) bool {
-	return h.keep(id, readTraceState(traceState))
-}
-
-// keep is the one decision Keep and Filter make: the effective threshold against the span's
-// randomness, so an exemplar admitted by Keep is always of a span Filter forwards.
-func (h *Head) keep(id pcommon.TraceID, in incoming) bool {
+// keep is the one decision Consume and AdmitExemplar make: the effective threshold against the
+// span's randomness, so an admitted exemplar is always of a span Consume forwards.
+func (h *head) keep(id pcommon.TraceID, in incoming) bool {
 	return effective(h.stamp.threshold, in).ShouldSample(randomness(id, in))
 }
 
-// Filter removes the dropped spans from td in place, writes the threshold into the tracestate of
-// kept spans (unless they carry a higher one), and removes scopes and resources left empty. It
-// returns the span counts kept and dropped. It does not allocate unless a kept span arrives with a
-// non-empty tracestate that needs rewriting.
-func (h *Head) Filter(td ptrace.Traces) (kept, dropped int) {
-	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
-		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
-			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
-				ts := span.TraceState()
-				raw := ts.AsRaw()
+// Consume returns copies of the kept spans, each resource and scope copied once, with the threshold
+// written into the copies' tracestate (unless they carry a higher one). It allocates nothing when no
+// span is kept; a kept span costs its copy, plus the rewritten tracestate when it had one.
+func (h *head) Consume(td ptrace.Traces) ptrace.Traces {
+	var out output
+	var kept, dropped, malformed uint64
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		rs := rss.At(i)
+		out.enterResource(rs)
+		sss := rs.ScopeSpans()
+		for j := range sss.Len() {
+			ss := sss.At(j)
+			out.enterScope(ss)
+			spans := ss.Spans()
+			for k := range spans.Len() {
+				span := spans.At(k)
+				raw := span.TraceState().AsRaw()
 				var in incoming
 				if raw != "" { // most spans carry none; skip the call
 					in = readTraceState(raw)
+					if in.malformed {
+						malformed++
+					}
 				}
 				if !h.keep(span.TraceID(), in) {
 					dropped++
-					return true
+					continue
 				}
-				applyStamp(ts, raw, in, h.stamp)
 				kept++
-				return false
-			})
-			return ss.Spans().Len() == 0
-		})
-		return rs.ScopeSpans().Len() == 0
-	})
-	return kept, dropped
+				applyStamp(out.appendCopy(span).TraceState(), raw, in, h.stamp)
+			}
+		}
+	}
+	h.kept.Add(kept)
+	h.dropped.Add(dropped)
+	if malformed > 0 {
+		h.malformed.Add(malformed)
+	}
+	return out.traces()
+}
+
+// Tick returns nothing: head mode holds no spans.
+func (*head) Tick(time.Time) ptrace.Traces { return nothing }
+
+// Flush returns nothing: head mode holds no spans.
+func (*head) Flush() ptrace.Traces { return nothing }
+
+// TickInterval is 0: head mode has nothing to decide later.
+func (*head) TickInterval() time.Duration { return 0 }
+
+// AdmitExemplar reports whether Consume forwards a span with this trace id and tracestate.
+func (h *head) AdmitExemplar(id pcommon.TraceID, traceState string) bool {
+	return h.keep(id, readTraceState(traceState))
+}
+
+// ExemplarDecision reports kept and decided: only spans AdmitExemplar admitted became exemplars.
+func (*head) ExemplarDecision(pcommon.TraceID) (keep, decided bool) { return true, true }
+
+// Stats returns the span counts of the probability rule and the malformed tracestates; head mode
+// counts no traces and buffers nothing.
+func (h *head) Stats() Stats {
+	return Stats{
+		Kept:                RuleCounts{Probability: Counts{Spans: h.kept.Load()}},
+		Dropped:             RuleCounts{Probability: Counts{Spans: h.dropped.Load()}},
+		MalformedTraceState: h.malformed.Load(),
+	}
 }

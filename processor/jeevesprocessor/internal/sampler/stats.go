@@ -58,29 +58,41 @@ func (rc *RuleCounts) add(r Rule, spans int) {
 	c.Spans += uint64(spans)
 }
 
-// Stats is a snapshot of a Tail sampler's counters. Counters only grow; the InMemory fields are
-// current values (gauges).
+// Stats is a snapshot of a sampler's counters, one type for both modes. Counters only grow; the
+// InMemory fields and CachedDecisions are current values (gauges).
+//
+// Head mode decides spans, not traces: it fills Kept.Probability.Spans, Dropped.Probability.Spans
+// and MalformedTraceState, and PerTrace is false. Tail mode fills every field and sets PerTrace.
 type Stats struct {
-	// Kept counts decided traces by the rule that kept them; spans are those buffered at decision.
+	// PerTrace is set when the sampler decides whole traces (tail mode): only then do the trace
+	// counts, the forced, early and late counters, the buffer gauges and CachedDecisions describe
+	// anything; otherwise they are zero.
+	PerTrace bool
+	// Kept counts decided traces by the rule that kept them, and their spans (in tail mode those
+	// buffered at the decision; late spans are counted apart).
 	Kept RuleCounts
-	// Dropped counts traces dropped at decision; only the probability rule drops.
+	// Dropped counts traces dropped at decision, and their spans; only the probability rule drops.
 	Dropped RuleCounts
 	// ForcedMaxTraces and ForcedMaxBytes count traces decided before their time because a bound was
 	// reached; they are also counted in Kept or Dropped.
 	ForcedMaxTraces uint64
 	ForcedMaxBytes  uint64
-	// EarlyRoot counts traces decided before decision_wait because their root span arrived.
+	// EarlyRoot counts traces decided before decision_wait because their root span arrived (after
+	// root_span_grace).
 	EarlyRoot uint64
 	// LateSpansKept and LateSpansDropped count spans that arrived after their trace was decided and
 	// followed the cached decision.
 	LateSpansKept    uint64
 	LateSpansDropped uint64
-	// MalformedTraceState counts spans whose ot tracestate entry had an rv or th that did not parse.
+	// MalformedTraceState counts spans whose ot tracestate entry had an rv or th that did not parse;
+	// such a sub-key is ignored (the trace id is the randomness, our threshold applies).
 	MalformedTraceState uint64
 	// TracesInMemory, SpansInMemory and BytesInMemory describe the buffer now; BytesInMemory is the
-	// estimate bounded by max_bytes. CachedDecisions is the size of the decision cache.
-	TracesInMemory  int
-	SpansInMemory   int
-	BytesInMemory   int64
+	// estimate bounded by max_bytes.
+	TracesInMemory int
+	SpansInMemory  int
+	BytesInMemory  int64
+	// CachedDecisions is the number of decisions remembered for late spans, bounded by
+	// decision_cache_size.
 	CachedDecisions int
 }

@@ -9,11 +9,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// Tail buffers spans per trace and decides once per trace, so a trace is kept or dropped whole:
+// tail buffers spans per trace and decides once per trace, so a trace is kept or dropped whole:
 // error → keep (RuleError), duration ≥ latency threshold → keep (RuleLatency), else the consistent
 // probability (RuleProbability, or drop). It is safe for concurrent use: Consume may be called from
 // many goroutines, Tick from one ticker.
-type Tail struct {
+type tail struct {
 	mu      sync.Mutex
 	clock   func() time.Time
 	wait    int64 // decision_wait, ns
@@ -23,6 +23,7 @@ type Tail struct {
 	maxTr   int
 	maxB    int64
 	prob    stamp
+	tick    time.Duration
 
 	traces             map[pcommon.TraceID]*traceEntry
 	oldest, newest     *traceEntry // by first arrival
@@ -79,9 +80,9 @@ type traceEntry struct {
 	in incoming
 }
 
-// NewTail returns a tail sampler for cfg, which must be valid. clock gives the arrival time of
+// newTail returns a tail sampler for cfg, which must be valid. clock gives the arrival time of
 // spans (time.Now when nil); Tick is given the time explicitly.
-func NewTail(cfg Config, clock func() time.Time) (*Tail, error) {
+func newTail(cfg Config, clock func() time.Time) (*tail, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func NewTail(cfg Config, clock func() time.Time) (*Tail, error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Tail{
+	return &tail{
 		clock:   clock,
 		wait:    int64(cfg.DecisionWait),
 		grace:   int64(cfg.RootSpanGrace),
@@ -101,17 +102,19 @@ func NewTail(cfg Config, clock func() time.Time) (*Tail, error) {
 		maxTr:   cfg.MaxTraces,
 		maxB:    cfg.MaxBytes,
 		prob:    newStamp(th),
+		tick:    max(min(maxTickInterval, cfg.DecisionWait/4), time.Millisecond),
 		traces:  make(map[pcommon.TraceID]*traceEntry),
 		cache:   newDecisionCache(cfg.DecisionCacheSize),
 	}, nil
 }
 
-// Consume takes ownership of td (it must be mutable): spans of undecided traces move into the buffer,
-// spans of traces already dropped are removed, spans of traces already kept stay and are annotated.
-// It returns td, now holding only what to forward at once: those late kept spans plus any traces
-// decided during the call (a bound was hit, or a root span arrived with root_span_grace 0). The
-// result may hold no spans.
-func (t *Tail) Consume(td ptrace.Traces) ptrace.Traces {
+// Consume reads td without modifying it: it works on a copy, whose spans of undecided traces move
+// into the buffer. It returns what to forward at once: late spans of traces already kept, annotated,
+// plus any traces decided during the call (a bound was hit, or a root span arrived with
+// root_span_grace 0). The result may hold no spans.
+func (t *tail) Consume(in ptrace.Traces) ptrace.Traces {
+	td := ptrace.NewTraces()
+	in.CopyTo(td)
 	now := t.clock().UnixNano()
 	var out output
 	t.mu.Lock()
@@ -138,11 +141,14 @@ func (t *Tail) Consume(td ptrace.Traces) ptrace.Traces {
 	if out.used {
 		out.td.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
 	}
+	if td.ResourceSpans().Len() == 0 {
+		return nothing
+	}
 	return td
 }
 
 // consumeSpan handles one incoming span and reports whether it leaves td.
-func (t *Tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh **resHolder, sh **scopeHolder, now int64, out *output) bool {
+func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh **resHolder, sh **scopeHolder, now int64, out *output) bool {
 	id := span.TraceID()
 	raw := span.TraceState().AsRaw()
 	in := readTraceState(raw)
@@ -223,7 +229,7 @@ func (t *Tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 // root usually ends (and arrives) last and its trace is then most likely complete; else the oldest.
 // Deciding a trace that still waits for its root could miss an error or the latency the root
 // carries (a slow trace's children arrive seconds before its root) and drop a trace the rules keep.
-func (t *Tail) forcedVictim() *traceEntry {
+func (t *tail) forcedVictim() *traceEntry {
 	if t.rootFirst != nil {
 		return t.rootFirst
 	}
@@ -231,7 +237,7 @@ func (t *Tail) forcedVictim() *traceEntry {
 }
 
 // late applies a cached decision to a span of an already decided trace.
-func (t *Tail) late(span ptrace.Span, raw string, in incoming, rule Rule) bool {
+func (t *tail) late(span ptrace.Span, raw string, in incoming, rule Rule) bool {
 	if rule == RuleNone {
 		t.stats.LateSpansDropped++
 		return true
@@ -253,14 +259,14 @@ func (e *traceEntry) findGroup(sh *scopeHolder) int {
 	return -1
 }
 
-func (t *Tail) acquire(h *holder, n int) {
+func (t *tail) acquire(h *holder, n int) {
 	if h.refs == 0 {
 		t.bytes += h.bytes
 	}
 	h.refs += n
 }
 
-func (t *Tail) release(h *holder, n int) {
+func (t *tail) release(h *holder, n int) {
 	h.refs -= n
 	if h.refs == 0 {
 		t.bytes -= h.bytes
@@ -268,7 +274,7 @@ func (t *Tail) release(h *holder, n int) {
 }
 
 // add moves span into e's buffer.
-func (t *Tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder, est int64, now int64) {
+func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder, est int64, now int64) {
 	gi := e.findGroup(sh)
 	if gi < 0 {
 		if e.groups == nil {
@@ -315,7 +321,7 @@ func (t *Tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder
 }
 
 // rule applies the keep rules to a trace; RuleNone means drop.
-func (t *Tail) rule(e *traceEntry) Rule {
+func (t *tail) rule(e *traceEntry) Rule {
 	if t.keepErr && e.hasError {
 		return RuleError
 	}
@@ -330,7 +336,7 @@ func (t *Tail) rule(e *traceEntry) Rule {
 }
 
 // decide removes e from the buffer, remembers the decision and, when kept, moves its spans to out.
-func (t *Tail) decide(e *traceEntry, out *output) {
+func (t *tail) decide(e *traceEntry, out *output) {
 	r := t.rule(e)
 	e.decided = true
 	t.unlinkAge(e)
@@ -362,7 +368,7 @@ func (t *Tail) decide(e *traceEntry, out *output) {
 }
 
 // annotate marks a kept span with the rule and the threshold that kept it.
-func (t *Tail) annotate(span ptrace.Span, raw string, in incoming, r Rule) {
+func (t *tail) annotate(span ptrace.Span, raw string, in incoming, r Rule) {
 	span.Attributes().PutStr(RuleAttribute, r.String())
 	s := alwaysStamp
 	if r == RuleProbability {
@@ -373,7 +379,7 @@ func (t *Tail) annotate(span ptrace.Span, raw string, in incoming, r Rule) {
 
 // Tick decides the traces whose decision_wait, or root_span_grace after their root span, has passed
 // at now, and returns the kept ones to forward (possibly no spans), grouped by resource and scope.
-func (t *Tail) Tick(now time.Time) ptrace.Traces {
+func (t *tail) Tick(now time.Time) ptrace.Traces {
 	n := now.UnixNano()
 	var out output
 	t.mu.Lock()
@@ -389,7 +395,7 @@ func (t *Tail) Tick(now time.Time) ptrace.Traces {
 }
 
 // Flush decides every buffered trace now (at shutdown) and returns the kept ones.
-func (t *Tail) Flush() ptrace.Traces {
+func (t *tail) Flush() ptrace.Traces {
 	var out output
 	t.mu.Lock()
 	for t.oldest != nil {
@@ -399,9 +405,19 @@ func (t *Tail) Flush() ptrace.Traces {
 	return out.traces()
 }
 
-// Decision reports whether the trace was decided and, if so, kept. A trace still buffered, or whose
-// decision has left the cache, reports decided false.
-func (t *Tail) Decision(id pcommon.TraceID) (kept, decided bool) {
+// maxTickInterval bounds how late after its time a trace is decided.
+const maxTickInterval = 200 * time.Millisecond
+
+// TickInterval is a quarter of decision_wait, at most 200ms (and at least 1ms): a trace is decided
+// at most that late.
+func (t *tail) TickInterval() time.Duration { return t.tick }
+
+// AdmitExemplar admits every span: its trace is decided later, and ExemplarDecision filters then.
+func (*tail) AdmitExemplar(pcommon.TraceID, string) bool { return true }
+
+// ExemplarDecision reports whether the trace was decided and, if so, kept. A trace still buffered,
+// or whose decision has left the cache, reports decided false.
+func (t *tail) ExemplarDecision(id pcommon.TraceID) (keep, decided bool) {
 	t.mu.Lock()
 	r, ok := t.cache.get(id)
 	t.mu.Unlock()
@@ -409,9 +425,10 @@ func (t *Tail) Decision(id pcommon.TraceID) (kept, decided bool) {
 }
 
 // Stats returns a snapshot of the counters and of the buffer's size.
-func (t *Tail) Stats() Stats {
+func (t *tail) Stats() Stats {
 	t.mu.Lock()
 	s := t.stats
+	s.PerTrace = true
 	s.TracesInMemory = len(t.traces)
 	s.SpansInMemory = t.spans
 	s.BytesInMemory = t.bytes
@@ -420,7 +437,7 @@ func (t *Tail) Stats() Stats {
 	return s
 }
 
-func (t *Tail) pushAge(e *traceEntry) {
+func (t *tail) pushAge(e *traceEntry) {
 	e.older = t.newest
 	if t.newest != nil {
 		t.newest.newer = e
@@ -430,7 +447,7 @@ func (t *Tail) pushAge(e *traceEntry) {
 	t.newest = e
 }
 
-func (t *Tail) unlinkAge(e *traceEntry) {
+func (t *tail) unlinkAge(e *traceEntry) {
 	if e.older != nil {
 		e.older.newer = e.newer
 	} else {
@@ -444,7 +461,7 @@ func (t *Tail) unlinkAge(e *traceEntry) {
 	e.older, e.newer = nil, nil
 }
 
-func (t *Tail) pushRoot(e *traceEntry) {
+func (t *tail) pushRoot(e *traceEntry) {
 	e.inRootList = true
 	e.rootPrev = t.rootEnd
 	if t.rootEnd != nil {
@@ -455,7 +472,7 @@ func (t *Tail) pushRoot(e *traceEntry) {
 	t.rootEnd = e
 }
 
-func (t *Tail) unlinkRoot(e *traceEntry) {
+func (t *tail) unlinkRoot(e *traceEntry) {
 	if !e.inRootList {
 		return
 	}
@@ -471,44 +488,4 @@ func (t *Tail) unlinkRoot(e *traceEntry) {
 		t.rootEnd = e.rootPrev
 	}
 	e.rootPrev, e.rootNext = nil, nil
-}
-
-// output gathers kept traces into one ptrace.Traces, one ResourceSpans per resource holder and one
-// ScopeSpans per scope holder.
-type output struct {
-	used   bool
-	td     ptrace.Traces
-	res    map[*resHolder]ptrace.ResourceSpans
-	scopes map[*scopeHolder]ptrace.ScopeSpans
-}
-
-func (o *output) scope(sh *scopeHolder) ptrace.ScopeSpans {
-	if !o.used {
-		o.used = true
-		o.td = ptrace.NewTraces()
-		o.res = make(map[*resHolder]ptrace.ResourceSpans)
-		o.scopes = make(map[*scopeHolder]ptrace.ScopeSpans)
-	}
-	if ss, ok := o.scopes[sh]; ok {
-		return ss
-	}
-	rs, ok := o.res[sh.res]
-	if !ok {
-		rs = o.td.ResourceSpans().AppendEmpty()
-		sh.res.rs.Resource().CopyTo(rs.Resource())
-		rs.SetSchemaUrl(sh.res.rs.SchemaUrl())
-		o.res[sh.res] = rs
-	}
-	ss := rs.ScopeSpans().AppendEmpty()
-	sh.ss.Scope().CopyTo(ss.Scope())
-	ss.SetSchemaUrl(sh.ss.SchemaUrl())
-	o.scopes[sh] = ss
-	return ss
-}
-
-func (o *output) traces() ptrace.Traces {
-	if !o.used {
-		return ptrace.NewTraces()
-	}
-	return o.td
 }

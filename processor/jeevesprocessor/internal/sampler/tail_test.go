@@ -10,13 +10,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-func newTestTail(t testing.TB, mod func(*Config)) (*Tail, *fakeClock) {
+func newTestTail(t testing.TB, mod func(*Config)) (Sampler, *fakeClock) {
 	cfg := DefaultConfig()
 	if mod != nil {
 		mod(&cfg)
 	}
 	clk := &fakeClock{now: t0}
-	tl, err := NewTail(cfg, clk.Now)
+	tl, err := New(cfg, clk.Now)
 	require.NoError(t, err)
 	return tl, clk
 }
@@ -97,7 +97,7 @@ func TestTailSlowTraceKeptWhole(t *testing.T) {
 // every trace comes out whole or not at all, and exactly the traces a head sampler keeps are kept.
 func TestTailNoPartialTraces(t *testing.T) {
 	tl, _ := newTestTail(t, nil)
-	head := newTestHead(t, 10)
+	hd := newTestHead(t, 10)
 	for s := range uint64(5) {
 		td := ptrace.NewTraces()
 		var specs []spanSpec
@@ -115,7 +115,7 @@ func TestTailNoPartialTraces(t *testing.T) {
 	kept := 0
 	for tr := range uint64(2000) {
 		id := testTraceID(tr)
-		if head.Keep(id, "") {
+		if hd.AdmitExemplar(id, "") {
 			kept++
 			require.Len(t, got[id], 5, "trace %d", tr)
 			for _, s := range got[id] {
@@ -168,10 +168,10 @@ func TestTailLateSpansFollowDecision(t *testing.T) {
 		spanSpec{trace: 2, span: 1, parent: -1},
 	))
 	require.Equal(t, 1, tl.Tick(t0.Add(time.Second)).SpanCount())
-	kept, decided := tl.Decision(testTraceID(1))
+	kept, decided := tl.ExemplarDecision(testTraceID(1))
 	assert.True(t, kept)
 	assert.True(t, decided)
-	kept, decided = tl.Decision(testTraceID(2))
+	kept, decided = tl.ExemplarDecision(testTraceID(2))
 	assert.False(t, kept)
 	assert.True(t, decided)
 
@@ -195,14 +195,14 @@ func TestTailLateSpansFollowDecision(t *testing.T) {
 func TestTailDecisionWhileBuffered(t *testing.T) {
 	tl, clk := newTestTail(t, nil)
 	tl.Consume(batch("svc", spanSpec{trace: 1, span: 2, parent: 1}))
-	kept, decided := tl.Decision(testTraceID(1))
+	kept, decided := tl.ExemplarDecision(testTraceID(1))
 	assert.False(t, kept)
 	assert.False(t, decided)
 	clk.now = t0.Add(3 * time.Second)
 	tl.Consume(batch("svc", spanSpec{trace: 1, span: 3, parent: 1}))
 	assert.Equal(t, 0, tl.Tick(t0.Add(9999*time.Millisecond)).SpanCount(), "decision_wait counts from the first span")
 	tl.Tick(t0.Add(10 * time.Second))
-	_, decided = tl.Decision(testTraceID(1))
+	_, decided = tl.ExemplarDecision(testTraceID(1))
 	assert.True(t, decided)
 	assert.Equal(t, uint64(0), tl.Stats().EarlyRoot)
 }
@@ -238,9 +238,9 @@ func TestTailMaxTracesBound(t *testing.T) {
 	assert.Equal(t, uint64(900), st.Kept.Probability.Traces+st.Dropped.Probability.Traces)
 	assert.Equal(t, int(st.Kept.Probability.Spans), out, "forced kept traces are returned by Consume")
 	// The first 900 were forced, in arrival order.
-	_, decided := tl.Decision(testTraceID(899))
+	_, decided := tl.ExemplarDecision(testTraceID(899))
 	assert.True(t, decided)
-	_, decided = tl.Decision(testTraceID(900))
+	_, decided = tl.ExemplarDecision(testTraceID(900))
 	assert.False(t, decided)
 }
 
@@ -304,7 +304,7 @@ func TestTailDecisionCacheBound(t *testing.T) {
 	st := tl.Stats()
 	assert.Equal(t, 10, st.CachedDecisions)
 	for i := range uint64(25) {
-		_, decided := tl.Decision(testTraceID(i))
+		_, decided := tl.ExemplarDecision(testTraceID(i))
 		assert.Equal(t, i >= 15, decided, "trace %d", i)
 	}
 	// A span of an evicted trace starts a new buffered trace instead of following the lost decision.
@@ -330,10 +330,10 @@ func TestDecisionCacheRing(t *testing.T) {
 	assert.True(t, ok)
 }
 
-func TestNewTailRejectsInvalidConfig(t *testing.T) {
+func TestNewRejectsInvalidConfig(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxTraces = 0
-	_, err := NewTail(cfg, nil)
+	_, err := New(cfg, nil)
 	assert.EqualError(t, err, "sampling.max_traces must be at least 1, got 0")
 }
 
@@ -363,7 +363,7 @@ func TestTailConcurrentConsume(t *testing.T) {
 func TestTailKeptFractions100k(t *testing.T) {
 	const traces = 100000
 	tl, clk := newTestTail(t, nil)
-	head := newTestHead(t, 10)
+	hd := newTestHead(t, 10)
 	got := map[pcommon.TraceID]map[pcommon.SpanID]seenSpan{}
 	kind := func(tr uint64) string {
 		switch tr % 100 {
@@ -394,7 +394,7 @@ func TestTailKeptFractions100k(t *testing.T) {
 	for tr := range uint64(traces) {
 		id := testTraceID(tr)
 		k := kind(tr)
-		want := k != "probability" || head.Keep(id, "")
+		want := k != "probability" || hd.AdmitExemplar(id, "")
 		if k == "probability" {
 			normal++
 			if want {
@@ -435,16 +435,16 @@ func TestTailBoundPrefersTracesWithRoot(t *testing.T) {
 	tl.Consume(batch("svc", spanSpec{trace: third, span: 2, parent: 1}))
 	st := tl.Stats()
 	assert.Equal(t, uint64(1), st.ForcedMaxTraces)
-	_, decided := tl.Decision(testTraceID(done))
+	_, decided := tl.ExemplarDecision(testTraceID(done))
 	assert.True(t, decided, "the trace with its root is decided first")
-	_, decided = tl.Decision(testTraceID(slow))
+	_, decided = tl.ExemplarDecision(testTraceID(slow))
 	assert.False(t, decided, "the older trace waiting for its root is not")
 
 	// Its root arrives, lasting 6 s: the trace is kept by the latency rule at the next bound.
 	require.Zero(t, tl.Consume(batch("svc", spanSpec{trace: slow, span: 1, parent: -1, dur: 6 * time.Second})).SpanCount())
 	out := tl.Consume(batch("svc", spanSpec{trace: 4, span: 2, parent: 1}))
 	assert.Equal(t, 2, out.SpanCount(), "the slow trace, whole")
-	kept, decided := tl.Decision(testTraceID(slow))
+	kept, decided := tl.ExemplarDecision(testTraceID(slow))
 	assert.True(t, decided)
 	assert.True(t, kept)
 	v, ok := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Get(RuleAttribute)
