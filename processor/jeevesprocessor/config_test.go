@@ -4,6 +4,7 @@
 package jeevesprocessor
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
@@ -147,7 +150,7 @@ func TestLoadConfig(t *testing.T) {
 func TestCreateRejectsInvalidRules(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Metrics.Rules = []rules.Rule{{Name: "x", Family: "nope", SpanNames: []string{"a"}}}
-	_, err := newMetricsEngine(&cfg.Metrics, nil)
+	_, err := NewFactory().CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.EqualError(t, err, `metrics.rules[0] (x).family must be one of pipeline, agent, llm, db, interrupt, got "nope"`)
 }
 
@@ -180,7 +183,9 @@ func TestCreateDefaultConfig(t *testing.T) {
 // TestValidateAsTheCollectorReportsIt validates the connector inside the
 // collector's own shape (connectors keyed by component ID), which is what
 // `otelcol-jeeves validate` prints after "Error: ": every problem once, each
-// naming its key, none behind a second "sampling" path element.
+// naming its key, none behind a second "sampling" path element (were the
+// sampling block a validator of its own, the collector would report its
+// problems a second time).
 func TestValidateAsTheCollectorReportsIt(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Metrics.SeriesLimit = 0
@@ -196,14 +201,4 @@ func TestValidateAsTheCollectorReportsIt(t *testing.T) {
 		"sampling.percentage must be in (0, 100], got 150\n"+
 		"sampling.mode must be one of tail, head, got \"sideways\"\n"+
 		"sampling.max_traces must be at least 1, got 0")
-}
-
-// TestSamplerConfigIsNotAValidator guards the single report: if sampler.Config
-// had a Validate method, confmap.Validate would call it on Config.Sampling as
-// well as Config.Validate calling Check, and every sampling problem would
-// appear twice.
-func TestSamplerConfigIsNotAValidator(t *testing.T) {
-	_, byValue := any(sampler.Config{}).(confmap.Validator)
-	_, byPointer := any(&sampler.Config{}).(confmap.Validator)
-	assert.False(t, byValue || byPointer, "sampler.Config must not implement confmap.Validator; Config.Validate calls its Check")
 }

@@ -50,7 +50,7 @@ func (c *fakeClock) Set(t time.Time) {
 }
 
 type harness struct {
-	conn  *metricsConnector
+	conn  *metricsFace
 	sink  *consumertest.MetricsSink
 	clock *fakeClock
 	tel   *componenttest.Telemetry
@@ -69,8 +69,8 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	sink := new(consumertest.MetricsSink)
 	c, err := NewFactory().CreateTracesToMetrics(context.Background(), metadatatest.NewSettings(tel), cfg, sink)
 	require.NoError(t, err)
-	h := &harness{conn: c.(*metricsConnector), sink: sink, clock: &fakeClock{t: testBase}, tel: tel}
-	h.conn.engine.metrics.now = h.clock.Now
+	h := &harness{conn: c.(*metricsFace), sink: sink, clock: &fakeClock{t: testBase}, tel: tel}
+	h.conn.c.now = h.clock.Now
 	t.Cleanup(func() {
 		require.NoError(t, c.Shutdown(context.Background()))
 		require.NoError(t, tel.Shutdown(context.Background()))
@@ -86,7 +86,7 @@ func (h *harness) consumeFile(t *testing.T, path string, at time.Time) {
 
 func (h *harness) flush(at time.Time) {
 	h.clock.Set(at)
-	h.conn.engine.flush(context.Background())
+	h.conn.m.flush(context.Background())
 }
 
 func (h *harness) last(t *testing.T) pmetric.Metrics {
@@ -134,7 +134,7 @@ func TestGoldenOverflow(t *testing.T) {
 	// Series held: the limit plus the overflow series where it was reached.
 	active := map[string]int64{"traces.span.metrics": 1, "jeeves.pipeline.executions": 3, "jeeves.pipeline.duration": 3}
 	var want []metricdata.DataPoint[int64]
-	for _, td := range h.conn.engine.metrics.tables {
+	for _, td := range h.conn.m.agg.tables {
 		want = append(want, metricdata.DataPoint[int64]{Attributes: td.attrSet, Value: active[td.name]})
 	}
 	metadatatest.AssertEqualConnectorJeevesSeriesActive(t, h.tel, want, metricdatatest.IgnoreTimestamp())
@@ -225,14 +225,14 @@ func TestExemplarHook(t *testing.T) {
 	kept := map[string]bool{"000000000000000000000000a0000002": true}
 	undecided := "000000000000000000000000a0000003"
 	calls := 0
-	h.conn.engine.setExemplarFilter(func(id pcommon.TraceID) (bool, bool) {
+	h.conn.m.agg.setExemplarPolicy(decideAtFlush(func(id pcommon.TraceID) (bool, bool) {
 		calls++
 		s := fmtTraceID(id)
 		if s == undecided && calls < 100 {
 			return false, false
 		}
 		return kept[s], true
-	})
+	}))
 	h.consumeFile(t, filepath.Join("testdata", "jeeves_v1", "input.yaml"), testBase)
 	h.flush(testBase.Add(15 * time.Second))
 	got := exemplarTraces(h.last(t), "jeeves.pipeline.duration")
@@ -244,6 +244,14 @@ func TestExemplarHook(t *testing.T) {
 	h.flush(testBase.Add(30 * time.Second))
 	assert.Equal(t, []string{undecided}, exemplarTraces(h.last(t), "jeeves.pipeline.duration"))
 }
+
+// decideAtFlush is an exemplar policy that admits every span and decides at
+// flush with the given function.
+type decideAtFlush func(pcommon.TraceID) (bool, bool)
+
+func (decideAtFlush) AdmitExemplar(pcommon.TraceID, string) bool { return true }
+
+func (d decideAtFlush) ExemplarDecision(id pcommon.TraceID) (bool, bool) { return d(id) }
 
 func fmtTraceID(id pcommon.TraceID) string {
 	const hexDigits = "0123456789abcdef"
@@ -273,30 +281,33 @@ func exemplarTraces(md pmetric.Metrics, metric string) []string {
 	return out
 }
 
-func TestSharedEngineAndLifecycle(t *testing.T) {
+// TestOneFaceOfEachKindPerComponentID: the collector creates one face of each
+// kind per component ID; a second live one is refused, and once the faces are
+// shut down the ID can be created again (as a config reload does).
+func TestOneFaceOfEachKindPerComponentID(t *testing.T) {
 	f := NewFactory()
 	cfg := createDefaultConfig().(*Config)
 	set := connectortest.NewNopSettings(metadata.Type)
-	a, err := f.CreateTracesToMetrics(context.Background(), set, cfg, consumertest.NewNop())
+	ctx := context.Background()
+	a, err := f.CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	b, err := f.CreateTracesToMetrics(context.Background(), set, cfg, consumertest.NewNop())
+	_, err = f.CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())
+	require.EqualError(t, err, "jeeves connector "+set.ID.String()+" already has a traces→metrics face")
+	b, err := f.CreateTracesToTraces(ctx, set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	assert.Same(t, a.(*metricsConnector).engine, b.(*metricsConnector).engine, "one engine per component ID")
+	_, err = f.CreateTracesToTraces(ctx, set, cfg, consumertest.NewNop())
+	require.EqualError(t, err, "jeeves connector "+set.ID.String()+" already has a traces→traces face")
 
 	host := componenttest.NewNopHost()
-	require.NoError(t, a.Start(context.Background(), host))
-	require.NoError(t, b.Start(context.Background(), host))
-	require.NoError(t, a.Shutdown(context.Background()))
-	require.NoError(t, a.Shutdown(context.Background()), "second shutdown is a no-op")
-	engines.mu.Lock()
-	_, stillThere := engines.engines[set.ID]
-	engines.mu.Unlock()
-	assert.True(t, stillThere)
-	require.NoError(t, b.Shutdown(context.Background()))
-	engines.mu.Lock()
-	_, stillThere = engines.engines[set.ID]
-	engines.mu.Unlock()
-	assert.False(t, stillThere, "last face releases the engine")
+	require.NoError(t, a.Start(ctx, host))
+	require.NoError(t, b.Start(ctx, host))
+	require.NoError(t, a.Shutdown(ctx))
+	require.NoError(t, a.Shutdown(ctx), "second shutdown is a no-op")
+	require.NoError(t, b.Shutdown(ctx))
+
+	again, err := f.CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(t, err, "all faces gone: the ID starts afresh")
+	require.NoError(t, again.Shutdown(ctx))
 }
 
 func TestFlushLoopEmits(t *testing.T) {

@@ -13,12 +13,6 @@ import (
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 )
 
-// engines holds one engine per component ID, shared by every face of the
-// connector: the traces→metrics face feeds its aggregation, the
-// traces→traces face creates and drives its sampler (and so turns on
-// exemplar filtering).
-var engines = newRegistry()
-
 // NewFactory returns the factory of the jeeves connector.
 func NewFactory() connector.Factory {
 	return connector.NewFactory(
@@ -29,30 +23,28 @@ func NewFactory() connector.Factory {
 	)
 }
 
+// Both faces of one component ID share one jeevesConnector (lifecycle.go).
+
 func createTracesToMetrics(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
-	e, err := engines.acquire(set, cfg.(*Config))
+	c := connectors.acquire(set.ID, cfg.(*Config))
+	f, err := c.addMetricsFace(set, next)
 	if err != nil {
+		connectors.release(c)
 		return nil, err
 	}
-	e.setMetricsConsumer(next)
-	return &metricsConnector{engine: e}, nil
+	return f, nil
 }
 
 func createTracesToTraces(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Traces) (connector.Traces, error) {
-	e, err := engines.acquire(set, cfg.(*Config))
+	c := connectors.acquire(set.ID, cfg.(*Config))
+	f, err := c.addSamplingFace(set, next)
 	if err != nil {
+		connectors.release(c)
 		return nil, err
 	}
-	s, err := e.samplingState(set)
-	if err != nil {
-		engines.release(e, false)
-		return nil, err
-	}
-	return &samplingConnector{
-		engine: e,
-		state:  s,
-		next:   next,
-		logger: set.Logger,
-		tick:   tickInterval(s.cfg),
-	}, nil
+	return f, nil
+}
+
+func newTelemetryBuilder(set connector.Settings) (*metadata.TelemetryBuilder, error) {
+	return metadata.NewTelemetryBuilder(set.TelemetrySettings)
 }

@@ -59,7 +59,7 @@ func TestFloodStaysBounded(t *testing.T) {
 	}
 	const total, batch = 1_000_000, 10_000
 	h := newHarness(t, nil)
-	limit := h.conn.engine.cfg.Metrics.SeriesLimit
+	limit := h.conn.c.cfg.Metrics.SeriesLimit
 
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
@@ -116,13 +116,13 @@ func TestFloodStaysBounded(t *testing.T) {
 		assert.Less(t, rssGrowth, int64(floodRSSBound))
 	}
 
-	for _, td := range h.conn.engine.metrics.tables {
+	for _, td := range h.conn.m.agg.tables {
 		if td.table.Len() > 0 {
 			assert.LessOrEqual(t, td.table.Len(), limit+1, td.table.Spec().Labels)
 		}
 	}
-	assert.Equal(t, limit+1, h.conn.engine.metrics.spm.table.Len())
-	assert.Equal(t, limit+1, h.conn.engine.metrics.llmCalls.table.Len())
+	assert.Equal(t, limit+1, h.conn.m.agg.spm.table.Len())
+	assert.Equal(t, limit+1, h.conn.m.agg.llmCalls.table.Len())
 
 	beyond := int64(total - limit)
 	metadatatest.AssertEqualConnectorJeevesSpansOverflowed(t, h.tel, []metricdata.DataPoint[int64]{

@@ -6,7 +6,6 @@ package jeevesprocessor
 import (
 	"context"
 	"encoding/binary"
-	"runtime"
 	"testing"
 	"time"
 
@@ -27,14 +26,14 @@ import (
 // spans, 4 services).
 const samplingBenchTraces = 500
 
-func newSamplingFace(tb testing.TB, mode string, next consumer.Traces) *samplingConnector {
+func newSamplingFace(tb testing.TB, mode string, next consumer.Traces) *samplingFace {
 	tb.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Sampling.Mode = sampler.Mode(mode)
 	c, err := NewFactory().CreateTracesToTraces(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, next)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { require.NoError(tb, c.Shutdown(context.Background())) })
-	return c.(*samplingConnector)
+	return c.(*samplingFace)
 }
 
 func newContribProportional(tb testing.TB, next consumer.Traces) consumer.Traces {
@@ -66,8 +65,8 @@ func renumberTraces(td ptrace.Traces, generation uint64) {
 
 // BenchmarkSamplingFace measures the sampling face per span on the same
 // 10,000-span Jeeves batch in the same run:
-//   - impl=jeeves_head: ConsumeTraces in head mode (filter in place, stamp
-//     ot=th:e666 on kept spans, forward to a no-op consumer);
+//   - impl=jeeves_head: ConsumeTraces in head mode (copy the kept spans,
+//     stamp ot=th:e666 on the copies, forward to a no-op consumer);
 //   - impl=contrib_proportional: contrib's probabilistic_sampler, proportional
 //     mode, 10%, precision 4, forwarding to a no-op consumer;
 //   - impl=jeeves_tail: tail mode in steady state: ConsumeTraces buffers a
@@ -75,8 +74,8 @@ func renumberTraces(td ptrace.Traces, generation uint64) {
 //     decides them and forwards the kept ones whole; heldB/span is the
 //     max_bytes estimate per buffered span of this batch.
 //
-// Copying the input before each pass (every implementation mutates it) and,
-// for tail, renumbering its trace ids are not timed.
+// Copying the input before each pass (contrib mutates it; ours only reads it)
+// and, for tail, renumbering its trace ids are not timed.
 func BenchmarkSamplingFace(b *testing.B) {
 	src := jeevesBatch(samplingBenchTraces)
 	spans := src.SpanCount()
@@ -121,12 +120,12 @@ func BenchmarkSamplingFace(b *testing.B) {
 	b.Run("impl=jeeves_tail", func(b *testing.B) {
 		c := newSamplingFace(b, "tail", consumertest.NewNop())
 		now := testBase
-		c.state.now = func() time.Time { return now }
+		c.c.now = func() time.Time { return now }
 		// heldB/span: the max_bytes estimate per buffered span of this batch.
 		require.NoError(b, c.ConsumeTraces(ctx, fresh(1<<20)))
-		st := c.state.tail.Stats()
+		st := c.s.sampler.Stats()
 		heldPerSpan := float64(st.BytesInMemory) / float64(st.SpansInMemory)
-		c.forward(ctx, c.state.tail.Flush())
+		c.s.forward(ctx, c.s.sampler.Flush())
 		var gen uint64
 		b.ReportAllocs()
 		for b.Loop() {
@@ -138,7 +137,7 @@ func BenchmarkSamplingFace(b *testing.B) {
 				b.Fatal(err)
 			}
 			now = now.Add(2 * time.Second)
-			c.forward(ctx, c.state.tail.Tick(now))
+			c.s.forward(ctx, c.s.sampler.Tick(now))
 		}
 		perSpan(b)
 		b.ReportMetric(heldPerSpan, "heldB/span")
@@ -146,45 +145,44 @@ func BenchmarkSamplingFace(b *testing.B) {
 }
 
 // TestHeadFaceDoesNotAllocate pins the head-mode face at zero allocations for
-// a whole fresh 10,000-span batch, forwarding included.
+// a whole 10,000-span batch none of whose traces is kept: it reads the batch
+// and copies only what it forwards.
 func TestHeadFaceDoesNotAllocate(t *testing.T) {
 	c := newSamplingFace(t, "head", consumertest.NewNop())
-	src := jeevesBatch(samplingBenchTraces)
-	batches := make([]ptrace.Traces, 5)
-	for i := range batches {
-		batches[i] = ptrace.NewTraces()
-		src.CopyTo(batches[i])
-	}
+	td := jeevesBatch(samplingBenchTraces)
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(sp ptrace.Span) bool { return keptAt10(t, sp.TraceID()) })
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
+	require.Positive(t, td.SpanCount())
 	ctx := context.Background()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for _, td := range batches {
-		_ = c.ConsumeTraces(ctx, td)
-	}
-	runtime.ReadMemStats(&after)
-	assert.Equal(t, uint64(0), after.Mallocs-before.Mallocs)
-	kept := c.state.headKept.Load()
-	assert.Positive(t, kept)
-	assert.Equal(t, int64(5*src.SpanCount()), kept+c.state.headDropped.Load())
+	require.NoError(t, c.ConsumeTraces(ctx, td)) // warm up
+	allocs := testing.AllocsPerRun(5, func() { _ = c.ConsumeTraces(ctx, td) })
+	assert.Zero(t, allocs)
+	st := c.s.sampler.Stats()
+	assert.Zero(t, st.Kept.Probability.Spans)
+	assert.Equal(t, uint64(7*td.SpanCount()), st.Dropped.Probability.Spans, "warm-up, AllocsPerRun's own warm-up and five runs")
 }
 
 // BenchmarkBothFaces measures what one batch costs the connector in a
-// collector that wires both faces (the distribution's default): the fan-out's
-// copy of the batch for the mutating sampling face, the metrics face reading
-// it (all families, SPM, exemplars), and the sampling face in tail or head
-// mode including the tick that decides the batch. mode=copy_only is the
-// fan-out's copy and the metrics face without any sampling: the baseline the
+// collector that wires both faces (the distribution's default): the metrics
+// face reading it (all families, SPM, exemplars) and the sampling face in
+// tail or head mode, including the tick that decides the batch. Both faces
+// only read the batch, so the fan-out hands both the same one and copies
+// nothing. mode=metrics_only is the metrics face alone: the baseline the
 // sampling face adds to. Renumbering the input's trace ids (tail mode needs
-// new traces each pass) is not timed; the copy is.
+// new traces each pass) is not timed.
 func BenchmarkBothFaces(b *testing.B) {
 	src := jeevesBatch(samplingBenchTraces)
 	spans := src.SpanCount()
 	ctx := context.Background()
-	for _, mode := range []string{"tail", "head", "copy_only"} {
+	for _, mode := range []string{"tail", "head", "metrics_only"} {
 		b.Run("mode="+mode, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
-			if mode != "copy_only" {
+			if mode != "metrics_only" {
 				cfg.Sampling.Mode = sampler.Mode(mode)
 			}
 			set := connectortest.NewNopSettings(metadata.Type)
@@ -196,9 +194,9 @@ func BenchmarkBothFaces(b *testing.B) {
 				require.NoError(b, tc.Shutdown(ctx))
 				require.NoError(b, mc.Shutdown(ctx))
 			}()
-			sc := tc.(*samplingConnector)
+			sc := tc.(*samplingFace)
 			now := testBase
-			sc.state.now = func() time.Time { return now }
+			sc.c.now = func() time.Time { return now }
 			in := ptrace.NewTraces()
 			src.CopyTo(in)
 			require.NoError(b, mc.ConsumeTraces(ctx, in)) // series exist from here on
@@ -210,16 +208,15 @@ func BenchmarkBothFaces(b *testing.B) {
 				in := ptrace.NewTraces()
 				src.CopyTo(in)
 				renumberTraces(in, gen)
+				in.MarkReadOnly() // as the fan-out does when no consumer mutates
 				b.StartTimer()
-				clone := ptrace.NewTraces()
-				in.CopyTo(clone)
-				if mode != "copy_only" {
-					_ = sc.ConsumeTraces(ctx, clone)
-				}
 				_ = mc.ConsumeTraces(ctx, in)
+				if mode != "metrics_only" {
+					_ = sc.ConsumeTraces(ctx, in)
+				}
 				if mode == "tail" {
 					now = now.Add(2 * time.Second)
-					sc.forward(ctx, sc.state.tail.Tick(now))
+					sc.s.forward(ctx, sc.s.sampler.Tick(now))
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")

@@ -34,8 +34,7 @@ func TestSampling100kLoadgenTraces(t *testing.T) {
 		t.Skip("load run")
 	}
 	h := newSamplingHarness(t, func(c *Config) { c.Metrics.FlushInterval = time.Second }, nil)
-	h.metrics.engine.metrics.now = time.Now
-	h.traces.state.now = time.Now
+	h.metrics.c.now = time.Now
 	host := componenttest.NewNopHost()
 	require.NoError(t, h.traces.Start(context.Background(), host))
 	require.NoError(t, h.metrics.Start(context.Background(), host))
@@ -86,15 +85,15 @@ func TestSampling100kLoadgenTraces(t *testing.T) {
 	wg.Wait()
 	t.Logf("fed %d spans in %v", spans, time.Since(began))
 
-	if mid := h.traces.state.tail.Stats(); mid.SpansInMemory > 0 {
+	if mid := h.traces.s.sampler.Stats(); mid.SpansInMemory > 0 {
 		t.Logf("after the last batch: %d traces, %d spans, %d bytes buffered (%d B/span)", mid.TracesInMemory, mid.SpansInMemory, mid.BytesInMemory, mid.BytesInMemory/int64(mid.SpansInMemory))
 	}
-	require.Eventually(t, func() bool { return h.traces.state.tail.Stats().TracesInMemory == 0 }, 30*time.Second, 10*time.Millisecond)
-	st := h.traces.state.tail.Stats()
+	require.Eventually(t, func() bool { return h.traces.s.sampler.Stats().TracesInMemory == 0 }, 30*time.Second, 10*time.Millisecond)
+	st := h.traces.s.sampler.Stats()
 	// In process the spans arrive faster than through OTLP, so the buffer may
 	// reach max_bytes; decisions forced by it must not change any outcome.
 	t.Logf("decisions forced by max_traces: %d, by max_bytes: %d", st.ForcedMaxTraces, st.ForcedMaxBytes)
-	h.metrics.engine.flush(context.Background())
+	h.metrics.m.flush(context.Background())
 
 	got := forwarded(h.tsink.AllTraces())
 	var plain, plainKept, mustKeep int

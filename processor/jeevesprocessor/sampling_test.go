@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer"
@@ -144,8 +144,8 @@ func forwarded(all []ptrace.Traces) map[pcommon.TraceID][]forwardedSpan {
 // samplingHarness holds both faces of one component ID, as a collector with a
 // metrics/jeeves and a traces/sampled pipeline creates them.
 type samplingHarness struct {
-	metrics *metricsConnector
-	traces  *samplingConnector
+	metrics *metricsFace
+	traces  *samplingFace
 	msink   *consumertest.MetricsSink
 	tsink   *consumertest.TracesSink
 	tel     *componenttest.Telemetry
@@ -169,9 +169,8 @@ func newSamplingHarness(t *testing.T, mutate func(*Config), next consumer.Traces
 	require.NoError(t, err)
 	tc, err := f.CreateTracesToTraces(context.Background(), metadatatest.NewSettings(tel), cfg, next)
 	require.NoError(t, err)
-	h.metrics, h.traces = mc.(*metricsConnector), tc.(*samplingConnector)
-	h.metrics.engine.metrics.now = h.clock.Now
-	h.traces.state.now = h.clock.Now
+	h.metrics, h.traces = mc.(*metricsFace), tc.(*samplingFace)
+	h.metrics.c.now = h.clock.Now
 	t.Cleanup(func() {
 		require.NoError(t, tc.Shutdown(context.Background()))
 		require.NoError(t, mc.Shutdown(context.Background()))
@@ -180,8 +179,6 @@ func newSamplingHarness(t *testing.T, mutate func(*Config), next consumer.Traces
 	return h
 }
 
-// consume does what the collector's fan-out does for one batch: the
-// read-only metrics face gets the batch, the mutating sampling face a copy.
 func (h *samplingHarness) last(t *testing.T) pmetric.Metrics {
 	t.Helper()
 	all := h.msink.AllMetrics()
@@ -189,69 +186,39 @@ func (h *samplingHarness) last(t *testing.T) pmetric.Metrics {
 	return all[len(all)-1]
 }
 
+// consume does what the collector's fan-out does for one batch when no
+// consumer mutates data: both faces get the same batch, marked read-only (any
+// attempt to change it panics).
 func (h *samplingHarness) consume(t *testing.T, td ptrace.Traces) {
 	t.Helper()
-	clone := ptrace.NewTraces()
-	td.CopyTo(clone)
+	td.MarkReadOnly()
 	require.NoError(t, h.metrics.ConsumeTraces(context.Background(), td))
-	require.NoError(t, h.traces.ConsumeTraces(context.Background(), clone))
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), td))
 }
 
-func TestSamplingFaceSharesEngine(t *testing.T) {
-	h := newSamplingHarness(t, nil, nil)
-	assert.Same(t, h.metrics.engine, h.traces.engine, "one engine per component ID")
-	assert.Same(t, h.traces.state, h.traces.engine.sampling, "the engine holds the sampler")
-	require.NotNil(t, h.traces.state.tail, "tail is the default mode")
-	assert.Nil(t, h.traces.state.head)
-	assert.True(t, h.traces.Capabilities().MutatesData)
-	assert.False(t, h.metrics.Capabilities().MutatesData)
-	h.metrics.engine.metrics.mu.Lock()
-	assert.NotNil(t, h.metrics.engine.metrics.keepExemplar, "a sampling face filters exemplars")
-	h.metrics.engine.metrics.mu.Unlock()
-
-	// A second traces face of the same ID reuses the sampler.
-	cfg := createDefaultConfig().(*Config)
-	other, err := NewFactory().CreateTracesToTraces(context.Background(), metadatatest.NewSettings(h.tel), cfg, consumertest.NewNop())
-	require.NoError(t, err)
-	assert.Same(t, h.traces.state, other.(*samplingConnector).state)
-	require.NoError(t, other.Shutdown(context.Background()))
-
-	// Another component ID gets its own engine and sampler.
-	set := metadatatest.NewSettings(h.tel)
-	set.ID = component.NewIDWithName(metadata.Type, "other")
-	c, err := NewFactory().CreateTracesToTraces(context.Background(), set, cfg, consumertest.NewNop())
-	require.NoError(t, err)
-	assert.NotSame(t, h.traces.engine, c.(*samplingConnector).engine)
-	assert.NotSame(t, h.traces.state, c.(*samplingConnector).state)
-	require.NoError(t, c.Shutdown(context.Background()))
-}
-
-// Each mode installs exactly one exemplar hook: tail filters at flush (it
-// learns a trace's fate later), head admits at record time (it knows at once).
-func TestExemplarHookPerMode(t *testing.T) {
-	// Subtests: each harness is shut down before the next takes the same component ID.
-	t.Run("tail", func(t *testing.T) {
-		m := newSamplingHarness(t, nil, nil).metrics.engine.metrics
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		assert.NotNil(t, m.keepExemplar, "tail filters at flush")
-		assert.Nil(t, m.admitExemplar, "tail admits every span")
-	})
-	t.Run("head", func(t *testing.T) {
-		m := newSamplingHarness(t, func(c *Config) { c.Sampling.Mode = sampler.ModeHead }, nil).metrics.engine.metrics
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		assert.Nil(t, m.keepExemplar, "head: every recorded exemplar is already of a kept trace")
-		assert.NotNil(t, m.admitExemplar, "head admits at record time")
-	})
-}
-
-func TestMetricsOnlyKeepsNoSamplerState(t *testing.T) {
-	h := newHarness(t, nil)
-	assert.Nil(t, h.conn.engine.sampling, "no traces face: no sampler")
-	h.conn.engine.metrics.mu.Lock()
-	assert.Nil(t, h.conn.engine.metrics.keepExemplar, "no traces face: exemplars unfiltered")
-	h.conn.engine.metrics.mu.Unlock()
+// TestFacesLeaveTheBatchUntouched: both faces declare that they only read,
+// so the collector hands them one batch without copying it; in both modes
+// the batch is unchanged afterwards, and what is forwarded is a copy.
+func TestFacesLeaveTheBatchUntouched(t *testing.T) {
+	for _, mode := range []sampler.Mode{sampler.ModeTail, sampler.ModeHead} {
+		t.Run(string(mode), func(t *testing.T) {
+			h := newSamplingHarness(t, func(c *Config) {
+				c.Sampling.Mode = mode
+				c.Sampling.RootSpanGrace = 0 // tail decides on the root's arrival
+			}, nil)
+			assert.False(t, h.metrics.Capabilities().MutatesData)
+			assert.False(t, h.traces.Capabilities().MutatesData)
+			specs := plainSpecs(200, 1, "")
+			specs = append(specs, traceSpec{id: randomID(9999), spans: 3, errSpan: true})
+			td := buildTraces(specs)
+			want := buildTraces(specs)
+			h.consume(t, td) // read-only: a write would panic
+			require.NoError(t, ptracetest.CompareTraces(want, td))
+			require.NotEmpty(t, h.tsink.AllTraces(), "kept spans forwarded")
+			got := h.tsink.AllTraces()[0]
+			assert.False(t, got.IsReadOnly(), "the forwarded batch is the sampler's own copy")
+		})
+	}
 }
 
 func TestSamplingLifecycle(t *testing.T) {
@@ -276,9 +243,9 @@ func TestSamplingLifecycle(t *testing.T) {
 			require.NoError(t, c.Start(context.Background(), host))
 			require.NoError(t, c.Shutdown(context.Background()))
 			require.NoError(t, c.Shutdown(context.Background()))
-			engines.mu.Lock()
-			_, still := engines.engines[set.ID]
-			engines.mu.Unlock()
+			connectors.mu.Lock()
+			_, still := connectors.byID[set.ID]
+			connectors.mu.Unlock()
 			assert.False(t, still)
 		})
 	}
@@ -289,9 +256,9 @@ func TestSamplingRejectsInvalidConfigAtCreate(t *testing.T) {
 	cfg.Sampling.Percentage = 0
 	_, err := NewFactory().CreateTracesToTraces(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.EqualError(t, err, "sampling.percentage must be in (0, 100], got 0")
-	engines.mu.Lock()
-	assert.Empty(t, engines.engines, "a failed create releases its engine")
-	engines.mu.Unlock()
+	connectors.mu.Lock()
+	assert.Empty(t, connectors.byID, "a failed create releases its engine")
+	connectors.mu.Unlock()
 }
 
 // plainSpecs returns n three-span traces with spread ids.
@@ -335,8 +302,13 @@ func TestHeadModeForwardsExactly(t *testing.T) {
 		{Value: int64(keptSpans), Attributes: attribute.NewSet(attribute.String("decision", "kept"), attribute.String("rule", "probability"))},
 		{Value: int64(6000 - keptSpans), Attributes: attribute.NewSet(attribute.String("decision", "dropped"), attribute.String("rule", "probability"))},
 	}, metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualConnectorJeevesSamplingTracesInMemory(t, h.tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
-
+	metadatatest.AssertEqualConnectorJeevesSamplingMalformedTracestates(t, h.tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	// Head mode decides spans one by one: it serves no per-trace counts and
+	// holds no buffer, so those series are absent rather than 0.
+	_, err := h.tel.GetMetric("otelcol_connector_jeeves_sampling_traces_in_memory")
+	require.Error(t, err)
+	_, err = h.tel.GetMetric("otelcol_connector_jeeves_sampling_traces")
+	require.Error(t, err)
 }
 
 // TestHeadModeExemplarsFollowTraceState: in head mode an exemplar is admitted
@@ -354,7 +326,7 @@ func TestHeadModeExemplarsFollowTraceState(t *testing.T) {
 	}
 	for start := 0; start < len(specs); start += 15 {
 		h.consume(t, buildTraces(specs[start:start+15]))
-		h.metrics.engine.flush(context.Background())
+		h.metrics.m.flush(context.Background())
 	}
 	got := forwarded(h.tsink.AllTraces())
 	var exemplars, byRV int
@@ -404,7 +376,7 @@ func TestHeadModeNeverUpSamples(t *testing.T) {
 	assert.Less(t, n, 90, "about 1%% of 3,000")
 }
 
-func TestHeadForwardErrorIsReturnedAndCounted(t *testing.T) {
+func TestHeadForwardErrorIsCountedNotReturned(t *testing.T) {
 	boom := errors.New("queue full")
 	h := newSamplingHarness(t, func(c *Config) { c.Sampling.Mode = "head" }, consumertest.NewErr(boom))
 	specs := plainSpecs(200, 0, "")
@@ -416,7 +388,9 @@ func TestHeadForwardErrorIsReturnedAndCounted(t *testing.T) {
 		}
 	}
 	require.Positive(t, kept)
-	require.ErrorIs(t, h.traces.ConsumeTraces(context.Background(), clone), boom)
+	// Returning the error would have the sender retry the whole batch, and
+	// the metrics face count its spans twice.
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), clone))
 	metadatatest.AssertEqualConnectorJeevesSamplingForwardErrors(t, h.tel, []metricdata.DataPoint[int64]{{Value: int64(kept)}}, metricdatatest.IgnoreTimestamp())
 }
 
@@ -492,7 +466,7 @@ func TestTailModeForwardsWholeTracesFromTicker(t *testing.T) {
 	metadatatest.AssertEqualConnectorJeevesSamplingTracesInMemory(t, h.tel, []metricdata.DataPoint[int64]{{Value: int64(len(specs))}}, metricdatatest.IgnoreTimestamp())
 
 	h.clock.Set(testBase.Add(1500 * time.Millisecond)) // grace over: the ticker decides
-	require.Eventually(t, func() bool { return h.traces.state.tail.Stats().TracesInMemory == 0 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return h.traces.s.sampler.Stats().TracesInMemory == 0 }, 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return h.tsink.SpanCount() > 0 }, 5*time.Second, 5*time.Millisecond)
 	traces, spans := checkTailOutput(t, specs, errIDs, slowIDs, forwarded(h.tsink.AllTraces()))
 	assert.Equal(t, 60, traces["error"])
@@ -545,7 +519,7 @@ func TestTailDecisionWaitWithoutRoot(t *testing.T) {
 	specs := []traceSpec{{id: randomID(1), spans: 2, noRoot: true, errSpan: true}}
 	h.consume(t, buildTraces(specs))
 	h.clock.Set(testBase.Add(1900 * time.Millisecond))
-	time.Sleep(3 * h.traces.tick)
+	time.Sleep(3 * h.traces.s.sampler.TickInterval())
 	assert.Zero(t, h.tsink.SpanCount(), "undecided before decision_wait")
 	h.clock.Set(testBase.Add(2 * time.Second))
 	require.Eventually(t, func() bool { return h.tsink.SpanCount() == 2 }, 5*time.Second, 5*time.Millisecond)
@@ -559,11 +533,11 @@ func TestTailShutdownFlushesBufferedTraces(t *testing.T) {
 	require.NoError(t, h.traces.Start(context.Background(), componenttest.NewNopHost()))
 	specs, errIDs, slowIDs := tailSpecs()
 	h.consume(t, buildTraces(specs))
-	time.Sleep(3 * h.traces.tick)
+	time.Sleep(3 * h.traces.s.sampler.TickInterval())
 	assert.Zero(t, h.tsink.SpanCount(), "everything still buffered")
 	require.NoError(t, h.traces.Shutdown(context.Background()))
 	checkTailOutput(t, specs, errIDs, slowIDs, forwarded(h.tsink.AllTraces()))
-	assert.Zero(t, h.traces.state.tail.Stats().TracesInMemory)
+	assert.Zero(t, h.traces.s.sampler.Stats().TracesInMemory)
 }
 
 // failingSink refuses every batch and counts spans.
@@ -587,13 +561,13 @@ func TestTailForwardErrorsAreCounted(t *testing.T) {
 	specs, _, _ := tailSpecs()
 	h.consume(t, buildTraces(specs)) // ConsumeTraces returns nil: the spans are the sampler's
 	h.clock.Set(testBase.Add(2 * time.Second))
-	require.Eventually(t, func() bool { return h.traces.state.tail.Stats().TracesInMemory == 0 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return h.traces.s.sampler.Stats().TracesInMemory == 0 }, 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool {
 		next.mu.Lock()
 		defer next.mu.Unlock()
 		return next.spans > 0
 	}, 5*time.Second, 5*time.Millisecond)
-	st := h.traces.state.tail.Stats()
+	st := h.traces.s.sampler.Stats()
 	want := int64(st.Kept.Probability.Spans + st.Kept.Error.Spans + st.Kept.Latency.Spans)
 	next.mu.Lock()
 	assert.Equal(t, want, int64(next.spans))
@@ -620,11 +594,11 @@ func TestTailMemoryBoundAtConnector(t *testing.T) {
 			specs[i] = traceSpec{id: randomID(k), spans: 4, noRoot: true}
 		}
 		require.NoError(t, h.traces.ConsumeTraces(context.Background(), buildTraces(specs)))
-		st := h.traces.state.tail.Stats()
+		st := h.traces.s.sampler.Stats()
 		require.LessOrEqual(t, st.BytesInMemory, int64(maxBytes))
 		require.LessOrEqual(t, st.TracesInMemory, 2000)
 	}
-	st := h.traces.state.tail.Stats()
+	st := h.traces.s.sampler.Stats()
 	require.Positive(t, st.ForcedMaxBytes, "1 MiB holds fewer than 2,000 four-span traces")
 	metadatatest.AssertEqualConnectorJeevesSamplingForcedDecisions(t, h.tel, []metricdata.DataPoint[int64]{
 		{Value: int64(st.ForcedMaxTraces), Attributes: attribute.NewSet(attribute.String("reason", "max_traces"))},
@@ -647,7 +621,7 @@ func TestTailMaxTracesAtConnector(t *testing.T) {
 		specs[i] = traceSpec{id: randomID(100_000 + uint64(i)), spans: 1, noRoot: true}
 	}
 	require.NoError(t, h2.traces.ConsumeTraces(context.Background(), buildTraces(specs)))
-	st2 := h2.traces.state.tail.Stats()
+	st2 := h2.traces.s.sampler.Stats()
 	assert.Equal(t, 100, st2.TracesInMemory)
 	assert.Equal(t, uint64(200), st2.ForcedMaxTraces)
 	assert.Zero(t, st2.ForcedMaxBytes)
@@ -680,10 +654,10 @@ func TestExemplarsPointAtForwardedTraces(t *testing.T) {
 		// Decide what is due (root_span_grace 1s), then flush the metrics.
 		flushAt = flushAt.Add(1500 * time.Millisecond)
 		h.clock.Set(flushAt)
-		h.traces.forward(context.Background(), h.traces.state.tail.Tick(flushAt))
-		h.metrics.engine.flush(context.Background())
+		h.traces.s.forward(context.Background(), h.traces.s.sampler.Tick(flushAt))
+		h.metrics.m.flush(context.Background())
 	}
-	assert.Zero(t, h.traces.state.tail.Stats().TracesInMemory)
+	assert.Zero(t, h.traces.s.sampler.Stats().TracesInMemory)
 
 	got := forwarded(h.tsink.AllTraces())
 	var keptError, keptSlow, errorTraces, slowTraces int
@@ -740,8 +714,8 @@ func TestExemplarsPointAtForwardedTraces(t *testing.T) {
 
 	// After the traffic stops, later flushes still carry the last kept
 	// exemplars (what a scrape after the run sees), all of forwarded traces.
-	h.metrics.engine.flush(context.Background())
-	h.metrics.engine.flush(context.Background())
+	h.metrics.m.flush(context.Background())
+	h.metrics.m.flush(context.Background())
 	var idle int
 	for _, m := range h.last(t).ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
 		if m.Type() != pmetric.MetricTypeHistogram {
@@ -759,21 +733,12 @@ func TestExemplarsPointAtForwardedTraces(t *testing.T) {
 	t.Logf("%d exemplars, all among %d forwarded traces", exemplars, len(got))
 }
 
-func TestTickInterval(t *testing.T) {
-	c := sampler.DefaultConfig()
-	assert.Equal(t, 200*time.Millisecond, tickInterval(c))
-	c.DecisionWait = 100 * time.Millisecond
-	assert.Equal(t, 25*time.Millisecond, tickInterval(c))
-	c.DecisionWait = time.Microsecond
-	assert.Equal(t, time.Millisecond, tickInterval(c))
-}
-
 func TestForwardErrorLogIsRateLimited(t *testing.T) {
 	h := newSamplingHarness(t, nil, &failingSink{})
 	for range 5 {
-		h.traces.logForwardError(3, errors.New("x"))
+		h.traces.s.logForwardError(3, errors.New("x"))
 	}
-	h.traces.errMu.Lock()
-	defer h.traces.errMu.Unlock()
-	assert.Equal(t, 12, h.traces.errPending, "one line logged, four calls (12 spans) wait for the next")
+	h.traces.s.errMu.Lock()
+	defer h.traces.s.errMu.Unlock()
+	assert.Equal(t, 12, h.traces.s.errPending, "one line logged, four calls (12 spans) wait for the next")
 }

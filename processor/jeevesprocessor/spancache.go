@@ -12,13 +12,9 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
+	"github.com/jeeves/otelcol-jeeves/internal/hashindex"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
-)
-
-// Series references held by a spanEntry.
-const (
-	refUnresolved = -2 // not looked up yet
-	refNone       = -3 // the span feeds no series of this kind
 )
 
 // spanEntry remembers, for one span signature (service, span name, kind,
@@ -32,9 +28,9 @@ type spanEntry struct {
 	status  ptrace.StatusCode
 	family  rules.Family
 	rule    int
-	vals    []string // values of the attribute-derived label fields
-	spm     int      // SPM series, refNone without SPM
-	refs    [4]int   // family series, by family slot
+	vals    []string      // values of the attribute-derived label fields
+	spm     int           // SPM series reference (aggregate.Ref*)
+	refs    [numSlots]int // family series references, by slot (see families.go)
 }
 
 // spanCache finds span entries by a 64-bit hash of the signature, confirmed
@@ -45,22 +41,26 @@ type spanEntry struct {
 type spanCache struct {
 	seed64   uint64
 	services map[string]uint32 // service name → id; id 0 means no service.name
-	slots    []cacheSlot
-	mask     uint64
+	index    hashindex.Index   // signature hash → position in entries
 	entries  []spanEntry
-	limit    int
-}
-
-type cacheSlot struct {
-	hash uint64
-	pos  int32 // entry position+1; 0 = empty
 }
 
 func newSpanCache(limit int) *spanCache {
-	c := &spanCache{seed64: maphash.Comparable(maphash.MakeSeed(), 0), limit: limit, services: map[string]uint32{}}
-	c.slots = make([]cacheSlot, 64)
-	c.mask = 63
-	return c
+	return &spanCache{
+		seed64:   maphash.Comparable(maphash.MakeSeed(), 0),
+		services: map[string]uint32{},
+		index:    hashindex.New(limit),
+	}
+}
+
+// lookup returns the entry of the span's signature, inserting one with
+// unresolved references when the signature is new.
+func (c *spanCache) lookup(service uint32, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
+	h := c.signature(service, name, kind, status, m)
+	if e := c.find(h, service, name, kind, status, m); e != nil {
+		return e
+	}
+	return c.insert(h, service, name, kind, status, m)
 }
 
 func mix(h, v uint64) uint64 {
@@ -123,19 +123,14 @@ func (c *spanCache) signature(service uint32, name string, kind ptrace.SpanKind,
 
 // find returns the entry of the signature, or nil.
 func (c *spanCache) find(h uint64, service uint32, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
-	for i := h & c.mask; ; i = (i + 1) & c.mask {
-		s := c.slots[i]
-		if s.pos == 0 {
-			return nil
-		}
-		if s.hash != h {
-			continue
-		}
-		e := &c.entries[s.pos-1]
+	p := c.index.Probe(h)
+	for pos := p.Next(); pos >= 0; pos = p.Next() {
+		e := &c.entries[pos]
 		if e.service == service && e.name == name && e.kind == kind && e.status == status && e.family == m.Family && e.rule == m.Rule && sameValues(e.vals, m) {
 			return e
 		}
 	}
+	return nil
 }
 
 // sameValues compares the attribute-derived label values (the others follow
@@ -157,14 +152,18 @@ func sameValues(vals []string, m *rules.Match) bool {
 	return j == len(vals)
 }
 
-// insert adds a new signature with unresolved references, copying its strings.
+// insert adds a new signature with unresolved references, copying its
+// strings; a full cache starts over first.
 func (c *spanCache) insert(h uint64, service uint32, name string, kind ptrace.SpanKind, status ptrace.StatusCode, m *rules.Match) *spanEntry {
-	if len(c.entries) >= c.limit {
+	if c.index.Full() {
 		c.resetEntries()
 	}
 	e := spanEntry{
 		hash: h, service: service, name: strings.Clone(name), kind: kind, status: status, family: m.Family, rule: m.Rule,
-		spm: refUnresolved, refs: [4]int{refUnresolved, refUnresolved, refUnresolved, refUnresolved},
+		spm: aggregate.RefUnresolved,
+	}
+	for i := range e.refs {
+		e.refs[i] = aggregate.RefUnresolved
 	}
 	if m.Family != rules.FamilyNone {
 		for i, mask := 0, m.AttrFields; mask != 0; i, mask = i+1, mask>>1 {
@@ -173,33 +172,14 @@ func (c *spanCache) insert(h uint64, service uint32, name string, kind ptrace.Sp
 			}
 		}
 	}
-	if (len(c.entries)+1)*2 > len(c.slots) {
-		c.grow(len(c.slots) * 2)
-	}
+	c.index.Insert(h, len(c.entries))
 	c.entries = append(c.entries, e)
-	c.put(h, len(c.entries)-1)
 	return &c.entries[len(c.entries)-1]
-}
-
-func (c *spanCache) put(h uint64, pos int) {
-	i := h & c.mask
-	for c.slots[i].pos != 0 {
-		i = (i + 1) & c.mask
-	}
-	c.slots[i] = cacheSlot{hash: h, pos: int32(pos + 1)}
-}
-
-func (c *spanCache) grow(size int) {
-	c.slots = make([]cacheSlot, size)
-	c.mask = uint64(size - 1)
-	for i := range c.entries {
-		c.put(c.entries[i].hash, i)
-	}
 }
 
 // resetEntries forgets every entry, keeping the slot array and service ids.
 func (c *spanCache) resetEntries() {
-	clear(c.slots)
+	c.index.Reset()
 	clear(c.entries)
 	c.entries = c.entries[:0]
 }

@@ -25,20 +25,24 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                  metric.Meter
-	mu                                     sync.Mutex
-	registrations                          []metric.Registration
-	ConnectorJeevesSamplingBytesInMemory   metric.Int64ObservableGauge
-	ConnectorJeevesSamplingForcedDecisions metric.Int64ObservableCounter
-	ConnectorJeevesSamplingForwardErrors   metric.Int64Counter
-	ConnectorJeevesSamplingLateSpans       metric.Int64ObservableCounter
-	ConnectorJeevesSamplingSpans           metric.Int64ObservableCounter
-	ConnectorJeevesSamplingTraces          metric.Int64ObservableCounter
-	ConnectorJeevesSamplingTracesInMemory  metric.Int64ObservableGauge
-	ConnectorJeevesSeriesActive            metric.Int64ObservableGauge
-	ConnectorJeevesSeriesExpired           metric.Int64Counter
-	ConnectorJeevesSpansOverflowed         metric.Int64Counter
-	ConnectorJeevesSpansSeen               metric.Int64Counter
+	meter                                       metric.Meter
+	mu                                          sync.Mutex
+	registrations                               []metric.Registration
+	ConnectorJeevesSamplingBytesInMemory        metric.Int64ObservableGauge
+	ConnectorJeevesSamplingDecisionsCached      metric.Int64ObservableGauge
+	ConnectorJeevesSamplingEarlyDecisions       metric.Int64ObservableCounter
+	ConnectorJeevesSamplingForcedDecisions      metric.Int64ObservableCounter
+	ConnectorJeevesSamplingForwardErrors        metric.Int64Counter
+	ConnectorJeevesSamplingLateSpans            metric.Int64ObservableCounter
+	ConnectorJeevesSamplingMalformedTracestates metric.Int64ObservableCounter
+	ConnectorJeevesSamplingSpans                metric.Int64ObservableCounter
+	ConnectorJeevesSamplingSpansInMemory        metric.Int64ObservableGauge
+	ConnectorJeevesSamplingTraces               metric.Int64ObservableCounter
+	ConnectorJeevesSamplingTracesInMemory       metric.Int64ObservableGauge
+	ConnectorJeevesSeriesActive                 metric.Int64ObservableGauge
+	ConnectorJeevesSeriesExpired                metric.Int64Counter
+	ConnectorJeevesSpansOverflowed              metric.Int64Counter
+	ConnectorJeevesSpansSeen                    metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -58,6 +62,36 @@ func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingBytesInMemoryCal
 		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingBytesInMemory, obs: o})
 		return nil
 	}, builder.ConnectorJeevesSamplingBytesInMemory)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingDecisionsCachedCallback sets callback for observable ConnectorJeevesSamplingDecisionsCached metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingDecisionsCachedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingDecisionsCached, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingDecisionsCached)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingEarlyDecisionsCallback sets callback for observable ConnectorJeevesSamplingEarlyDecisions metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingEarlyDecisionsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingEarlyDecisions, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingEarlyDecisions)
 	if err != nil {
 		return err
 	}
@@ -97,12 +131,42 @@ func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingLateSpansCallbac
 	return nil
 }
 
+// RegisterConnectorJeevesSamplingMalformedTracestatesCallback sets callback for observable ConnectorJeevesSamplingMalformedTracestates metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingMalformedTracestatesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingMalformedTracestates, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingMalformedTracestates)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 // RegisterConnectorJeevesSamplingSpansCallback sets callback for observable ConnectorJeevesSamplingSpans metric.
 func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingSpansCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingSpans, obs: o})
 		return nil
 	}, builder.ConnectorJeevesSamplingSpans)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingSpansInMemoryCallback sets callback for observable ConnectorJeevesSamplingSpansInMemory metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingSpansInMemoryCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingSpansInMemory, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingSpansInMemory)
 	if err != nil {
 		return err
 	}
@@ -191,6 +255,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("By"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingDecisionsCached, err = builder.meter.Int64ObservableGauge(
+		"otelcol_connector_jeeves_sampling_decisions_cached",
+		metric.WithDescription("Decisions the tail sampler remembers so late spans follow their trace's decision; bounded by sampling.decision_cache_size. [Alpha]"),
+		metric.WithUnit("{trace}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingEarlyDecisions, err = builder.meter.Int64ObservableCounter(
+		"otelcol_connector_jeeves_sampling_early_decisions",
+		metric.WithDescription("Traces decided before decision_wait because their root span arrived and sampling.root_span_grace passed (also counted in sampling_traces). [Alpha]"),
+		metric.WithUnit("{trace}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ConnectorJeevesSamplingForcedDecisions, err = builder.meter.Int64ObservableCounter(
 		"otelcol_connector_jeeves_sampling_forced_decisions",
 		metric.WithDescription("Traces decided before decision_wait because the tail sampler reached sampling.max_traces or sampling.max_bytes (also counted in sampling_traces). [Alpha]"),
@@ -209,9 +285,21 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingMalformedTracestates, err = builder.meter.Int64ObservableCounter(
+		"otelcol_connector_jeeves_sampling_malformed_tracestates",
+		metric.WithDescription("Spans whose W3C tracestate carried an OpenTelemetry rv or th value that does not parse; they are decided from their trace id and our threshold. [Alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ConnectorJeevesSamplingSpans, err = builder.meter.Int64ObservableCounter(
 		"otelcol_connector_jeeves_sampling_spans",
 		metric.WithDescription("Spans decided by the sampler, by decision and rule (late spans are counted in sampling_late_spans). [Alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingSpansInMemory, err = builder.meter.Int64ObservableGauge(
+		"otelcol_connector_jeeves_sampling_spans_in_memory",
+		metric.WithDescription("Spans buffered by the tail sampler awaiting their trace's decision. [Alpha]"),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
