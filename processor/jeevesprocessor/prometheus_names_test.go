@@ -20,7 +20,7 @@ import (
 // real prometheus exporter (contrib v0.165.1, as configured in
 // configs/otelcol-jeeves.yaml: OpenMetrics on, scope info off), scrapes it,
 // and checks the exact family names, label names and buckets that
-// TELEMETRY.md and Jaeger's Monitor tab expect, plus exemplars.
+// docs/jeeves-telemetry.md (#metric-families) and Jaeger's Monitor tab expect, plus exemplars.
 func TestPrometheusExporterNames(t *testing.T) {
 	h := newHarness(t, nil)
 	for _, name := range []string{"jeeves_v1", "jeeves_v2", "semconv"} {
