@@ -29,24 +29,37 @@ var (
 // A sampler that decides spans one by one (head) reports no per-trace
 // counts, buffer or cache: those series are left out rather than shown as 0.
 func registerSamplingTelemetry(tb *metadata.TelemetryBuilder, smp sampler.Sampler) error {
-	perTrace := smp.Stats().PerTrace
-	observeRules := func(o metric.Int64Observer, pick func(sampler.Counts) uint64) {
-		st := smp.Stats()
-		o.Observe(int64(pick(st.Kept.Probability)), attrKeptProbability)
-		if st.PerTrace {
-			o.Observe(int64(pick(st.Kept.Error)), attrKeptError)
-			o.Observe(int64(pick(st.Kept.Latency)), attrKeptLatency)
-		}
-		o.Observe(int64(pick(st.Dropped.Probability)), attrDroppedProbability)
+	regs := registerSpanTelemetry(tb, smp)
+	if smp.Stats().PerTrace {
+		regs = append(regs, registerTraceTelemetry(tb, smp)...)
 	}
-	gauge := func(o metric.Int64Observer, v int64) {
-		if perTrace {
-			o.Observe(v)
+	for _, err := range regs {
+		if err != nil {
+			return err
 		}
 	}
-	regs := []error{
+	return nil
+}
+
+// observeRules observes one count per rule that can keep or drop; only a
+// per-trace sampler keeps by the error and latency rules.
+func observeRules(o metric.Int64Observer, st sampler.Stats, pick func(sampler.Counts) uint64) {
+	o.Observe(int64(pick(st.Kept.Probability)), attrKeptProbability)
+	if st.PerTrace {
+		o.Observe(int64(pick(st.Kept.Error)), attrKeptError)
+		o.Observe(int64(pick(st.Kept.Latency)), attrKeptLatency)
+	}
+	o.Observe(int64(pick(st.Dropped.Probability)), attrDroppedProbability)
+}
+
+func spanCount(c sampler.Counts) uint64  { return c.Spans }
+func traceCount(c sampler.Counts) uint64 { return c.Traces }
+
+// registerSpanTelemetry registers what every sampler reports.
+func registerSpanTelemetry(tb *metadata.TelemetryBuilder, smp sampler.Sampler) []error {
+	return []error{
 		tb.RegisterConnectorJeevesSamplingSpansCallback(func(_ context.Context, o metric.Int64Observer) error {
-			observeRules(o, func(c sampler.Counts) uint64 { return c.Spans })
+			observeRules(o, smp.Stats(), spanCount)
 			return nil
 		}),
 		tb.RegisterConnectorJeevesSamplingMalformedTracestatesCallback(func(_ context.Context, o metric.Int64Observer) error {
@@ -54,52 +67,39 @@ func registerSamplingTelemetry(tb *metadata.TelemetryBuilder, smp sampler.Sample
 			return nil
 		}),
 	}
-	if perTrace {
-		regs = append(regs,
-			tb.RegisterConnectorJeevesSamplingTracesCallback(func(_ context.Context, o metric.Int64Observer) error {
-				observeRules(o, func(c sampler.Counts) uint64 { return c.Traces })
-				return nil
-			}),
-			tb.RegisterConnectorJeevesSamplingForcedDecisionsCallback(func(_ context.Context, o metric.Int64Observer) error {
-				st := smp.Stats()
-				o.Observe(int64(st.ForcedMaxTraces), attrMaxTraces)
-				o.Observe(int64(st.ForcedMaxBytes), attrMaxBytes)
-				return nil
-			}),
-			tb.RegisterConnectorJeevesSamplingEarlyDecisionsCallback(func(_ context.Context, o metric.Int64Observer) error {
-				o.Observe(int64(smp.Stats().EarlyRoot))
-				return nil
-			}),
-			tb.RegisterConnectorJeevesSamplingLateSpansCallback(func(_ context.Context, o metric.Int64Observer) error {
-				st := smp.Stats()
-				o.Observe(int64(st.LateSpansKept), attrKept)
-				o.Observe(int64(st.LateSpansDropped), attrDropped)
-				return nil
-			}),
-		)
-	}
-	regs = append(regs,
-		tb.RegisterConnectorJeevesSamplingTracesInMemoryCallback(func(_ context.Context, o metric.Int64Observer) error {
-			gauge(o, int64(smp.Stats().TracesInMemory))
+}
+
+// registerTraceTelemetry registers what a sampler that buffers and decides
+// whole traces reports: its decisions and its buffer.
+func registerTraceTelemetry(tb *metadata.TelemetryBuilder, smp sampler.Sampler) []error {
+	// single observes one value read from the stats, for series without attributes.
+	single := func(read func(sampler.Stats) int64) func(context.Context, metric.Int64Observer) error {
+		return func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(read(smp.Stats()))
 			return nil
-		}),
-		tb.RegisterConnectorJeevesSamplingSpansInMemoryCallback(func(_ context.Context, o metric.Int64Observer) error {
-			gauge(o, int64(smp.Stats().SpansInMemory))
-			return nil
-		}),
-		tb.RegisterConnectorJeevesSamplingBytesInMemoryCallback(func(_ context.Context, o metric.Int64Observer) error {
-			gauge(o, smp.Stats().BytesInMemory)
-			return nil
-		}),
-		tb.RegisterConnectorJeevesSamplingDecisionsCachedCallback(func(_ context.Context, o metric.Int64Observer) error {
-			gauge(o, int64(smp.Stats().CachedDecisions))
-			return nil
-		}),
-	)
-	for _, err := range regs {
-		if err != nil {
-			return err
 		}
 	}
-	return nil
+	return []error{
+		tb.RegisterConnectorJeevesSamplingTracesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			observeRules(o, smp.Stats(), traceCount)
+			return nil
+		}),
+		tb.RegisterConnectorJeevesSamplingForcedDecisionsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			st := smp.Stats()
+			o.Observe(int64(st.ForcedMaxTraces), attrMaxTraces)
+			o.Observe(int64(st.ForcedMaxBytes), attrMaxBytes)
+			return nil
+		}),
+		tb.RegisterConnectorJeevesSamplingLateSpansCallback(func(_ context.Context, o metric.Int64Observer) error {
+			st := smp.Stats()
+			o.Observe(int64(st.LateSpansKept), attrKept)
+			o.Observe(int64(st.LateSpansDropped), attrDropped)
+			return nil
+		}),
+		tb.RegisterConnectorJeevesSamplingEarlyDecisionsCallback(single(func(st sampler.Stats) int64 { return int64(st.EarlyRoot) })),
+		tb.RegisterConnectorJeevesSamplingTracesInMemoryCallback(single(func(st sampler.Stats) int64 { return int64(st.TracesInMemory) })),
+		tb.RegisterConnectorJeevesSamplingSpansInMemoryCallback(single(func(st sampler.Stats) int64 { return int64(st.SpansInMemory) })),
+		tb.RegisterConnectorJeevesSamplingBytesInMemoryCallback(single(func(st sampler.Stats) int64 { return st.BytesInMemory })),
+		tb.RegisterConnectorJeevesSamplingDecisionsCachedCallback(single(func(st sampler.Stats) int64 { return int64(st.CachedDecisions) })),
+	}
 }
