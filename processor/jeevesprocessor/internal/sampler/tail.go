@@ -68,17 +68,30 @@ type traceEntry struct {
 	older, newer        *traceEntry
 	rootPrev, rootNext  *traceEntry
 	inRootList, decided bool
-	hasError            bool // with the other flags, so the entry stays in the 176-byte size class
+	hasError            bool  // with the other flags and spans, so the entry stays in the
+	spans               int32 // 176-byte size class
 	firstSeen, rootSeen int64
 	groups              []group
 	firstGroup          [1]group // backs groups while the trace came under one scope, saving an allocation
-	spans               int
-	bytes               int64 // spans, groups and entry; holders are counted on their own
+	bytes               int64    // spans, groups and entry; holders are counted on their own
 	start, end          pcommon.Timestamp
 	// in gathers what the trace's spans said in their tracestate: the first
 	// rv, and the highest th.
 	in incoming
+	// thresholds lists the buffered spans that arrived with a valid th, which the stamp at
+	// decision must compare with; nil for most traces.
+	thresholds *[]spanThreshold
 }
+
+// spanThreshold is the th a buffered span arrived with, read once on arrival: at decision, a span
+// without one gets the stamp, and one with it keeps it unless it is lower than the stamp.
+type spanThreshold struct {
+	group, index int32
+	threshold    sampling.Threshold
+}
+
+// spanThresholdBytes is what one spanThreshold adds to the estimate bounded by max_bytes.
+const spanThresholdBytes = 16
 
 // newTail returns a tail sampler for cfg, which must be valid. clock gives the arrival time of
 // spans (time.Now when nil); Tick is given the time explicitly.
@@ -108,27 +121,31 @@ func newTail(cfg Config, clock func() time.Time) (*tail, error) {
 	}, nil
 }
 
-// Consume reads td without modifying it: it works on a copy, whose spans of undecided traces move
-// into the buffer. It returns what to forward at once: late spans of traces already kept, annotated,
-// plus any traces decided during the call (a bound was hit, or a root span arrived with
+// Consume reads td without modifying it. Spans of undecided traces are copied into the buffer;
+// spans of traces already decided follow the decision: dropped ones are counted, kept ones are
+// copied into the result and annotated there. It returns what to forward at once: those late kept
+// spans plus any traces decided during the call (a bound was hit, or a root span arrived with
 // root_span_grace 0). The result may hold no spans.
-func (t *tail) Consume(in ptrace.Traces) ptrace.Traces {
-	td := ptrace.NewTraces()
-	in.CopyTo(td)
+func (t *tail) Consume(td ptrace.Traces) ptrace.Traces {
 	now := t.clock().UnixNano()
 	var out output
 	t.mu.Lock()
-	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		rs := rss.At(i)
+		out.enterResource(rs)
 		var rh *resHolder
-		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+		sss := rs.ScopeSpans()
+		for j := range sss.Len() {
+			ss := sss.At(j)
+			out.enterScope(ss)
 			var sh *scopeHolder
-			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
-				return t.consumeSpan(span, rs, ss, &rh, &sh, now, &out)
-			})
-			return ss.Spans().Len() == 0
-		})
-		return rs.ScopeSpans().Len() == 0
-	})
+			spans := ss.Spans()
+			for k := range spans.Len() {
+				t.consumeSpan(spans.At(k), rs, ss, &rh, &sh, now, &out)
+			}
+		}
+	}
 	for i, e := range t.rootsNow {
 		if !e.decided {
 			t.stats.EarlyRoot++
@@ -138,27 +155,28 @@ func (t *tail) Consume(in ptrace.Traces) ptrace.Traces {
 	}
 	t.rootsNow = t.rootsNow[:0]
 	t.mu.Unlock()
-	if out.used {
-		out.td.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
-	}
-	if td.ResourceSpans().Len() == 0 {
-		return nothing
-	}
-	return td
+	return out.traces()
 }
 
-// consumeSpan handles one incoming span and reports whether it leaves td.
-func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh **resHolder, sh **scopeHolder, now int64, out *output) bool {
+// consumeSpan buffers one incoming span, or applies its trace's cached decision to it.
+func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh **resHolder, sh **scopeHolder, now int64, out *output) {
 	id := span.TraceID()
 	raw := span.TraceState().AsRaw()
-	in := readTraceState(raw)
-	if in.malformed {
-		t.stats.MalformedTraceState++
+	var in incoming
+	if raw != "" { // most spans carry none; skip the call
+		in = readTraceState(raw)
+		if in.malformed {
+			t.stats.MalformedTraceState++
+		}
 	}
 	if rule, ok := t.cache.get(id); ok {
-		return t.late(span, raw, in, rule)
+		t.late(span, raw, in, rule, out)
+		return
 	}
 	est := EstimateSpanBytes(span)
+	if in.hasTH {
+		est += spanThresholdBytes
+	}
 	for {
 		e := t.traces[id]
 		need := est
@@ -183,7 +201,8 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 			t.stats.ForcedMaxBytes++
 			t.decide(t.forcedVictim(), out)
 			if rule, ok := t.cache.get(id); ok {
-				return t.late(span, raw, in, rule)
+				t.late(span, raw, in, rule, out)
+				return
 			}
 			continue
 		}
@@ -191,7 +210,8 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 			t.stats.ForcedMaxTraces++
 			t.decide(t.forcedVictim(), out)
 			if rule, ok := t.cache.get(id); ok {
-				return t.late(span, raw, in, rule)
+				t.late(span, raw, in, rule, out)
+				return
 			}
 			continue
 		}
@@ -221,7 +241,7 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 			t.stats.ForcedMaxBytes++
 			t.decide(t.oldest, out)
 		}
-		return true
+		return
 	}
 }
 
@@ -236,15 +256,15 @@ func (t *tail) forcedVictim() *traceEntry {
 	return t.oldest
 }
 
-// late applies a cached decision to a span of an already decided trace.
-func (t *tail) late(span ptrace.Span, raw string, in incoming, rule Rule) bool {
+// late applies a cached decision to a span of an already decided trace: a kept one is copied into
+// out and annotated there.
+func (t *tail) late(span ptrace.Span, raw string, in incoming, rule Rule, out *output) {
 	if rule == RuleNone {
 		t.stats.LateSpansDropped++
-		return true
+		return
 	}
 	t.stats.LateSpansKept++
-	t.annotate(span, raw, in, rule)
-	return false
+	t.annotate(out.appendCopy(span), raw, in, rule)
 }
 
 func (e *traceEntry) findGroup(sh *scopeHolder) int {
@@ -273,7 +293,7 @@ func (t *tail) release(h *holder, n int) {
 	}
 }
 
-// add moves span into e's buffer.
+// add copies span into e's buffer.
 func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder, est int64, now int64) {
 	gi := e.findGroup(sh)
 	if gi < 0 {
@@ -306,8 +326,16 @@ func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder
 	if in.hasRV && !e.in.hasRV {
 		e.in.rnd, e.in.hasRV = in.rnd, true
 	}
-	if in.hasTH && (!e.in.hasTH || sampling.ThresholdGreater(in.threshold, e.in.threshold)) {
-		e.in.threshold, e.in.hasTH = in.threshold, true
+	if in.hasTH {
+		if !e.in.hasTH || sampling.ThresholdGreater(in.threshold, e.in.threshold) {
+			e.in.threshold, e.in.hasTH = in.threshold, true
+		}
+		if e.thresholds == nil {
+			e.thresholds = new([]spanThreshold)
+		}
+		*e.thresholds = append(*e.thresholds, spanThreshold{
+			group: int32(gi), index: int32(e.groups[gi].spans.Len()), threshold: in.threshold,
+		})
 	}
 	if span.ParentSpanID().IsEmpty() && e.rootSeen == 0 {
 		e.rootSeen = now
@@ -317,7 +345,7 @@ func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder
 			t.pushRoot(e)
 		}
 	}
-	span.MoveTo(e.groups[gi].spans.AppendEmpty())
+	span.CopyTo(e.groups[gi].spans.AppendEmpty())
 }
 
 // rule applies the keep rules to a trace; RuleNone means drop.
@@ -335,7 +363,8 @@ func (t *tail) rule(e *traceEntry) Rule {
 	return RuleNone
 }
 
-// decide removes e from the buffer, remembers the decision and, when kept, moves its spans to out.
+// decide removes e from the buffer, remembers the decision and, when kept, moves its spans to out,
+// annotated.
 func (t *tail) decide(e *traceEntry, out *output) {
 	r := t.rule(e)
 	e.decided = true
@@ -343,7 +372,7 @@ func (t *tail) decide(e *traceEntry, out *output) {
 	t.unlinkRoot(e)
 	delete(t.traces, e.id)
 	t.bytes -= e.bytes
-	t.spans -= e.spans
+	t.spans -= int(e.spans)
 	for _, g := range e.groups {
 		n := g.spans.Len()
 		t.release(&g.scope.holder, n)
@@ -351,23 +380,36 @@ func (t *tail) decide(e *traceEntry, out *output) {
 	}
 	t.cache.put(e.id, r)
 	if r == RuleNone {
-		t.stats.Dropped.add(RuleProbability, e.spans)
+		t.stats.Dropped.add(RuleProbability, int(e.spans))
 		return
 	}
-	t.stats.Kept.add(r, e.spans)
-	for _, g := range e.groups {
+	t.stats.Kept.add(r, int(e.spans))
+	// Listed in arrival order, which is also group by group: a group belongs to one incoming scope
+	// of one Consume, so it is filled in one run, and groups are created in arrival order.
+	var thresholds []spanThreshold
+	if e.thresholds != nil {
+		thresholds = *e.thresholds
+	}
+	for gi, g := range e.groups {
 		spans := g.spans
 		for i := range spans.Len() {
+			// The tracestate was read on arrival; only its th matters now.
+			var in incoming
+			if len(thresholds) > 0 && thresholds[0].group == int32(gi) && thresholds[0].index == int32(i) {
+				in.threshold, in.hasTH = thresholds[0].threshold, true
+				thresholds = thresholds[1:]
+			}
 			span := spans.At(i)
-			raw := span.TraceState().AsRaw()
-			t.annotate(span, raw, readTraceState(raw), r)
+			t.annotate(span, span.TraceState().AsRaw(), in, r)
 		}
 		spans.MoveAndAppendTo(out.scope(g.scope).Spans())
 	}
 	e.groups = nil
+	e.thresholds = nil
 }
 
-// annotate marks a kept span with the rule and the threshold that kept it.
+// annotate marks a kept span (a copy that is ours) with the rule and the threshold that kept it. raw
+// is its tracestate and in what that says; only its th is used.
 func (t *tail) annotate(span ptrace.Span, raw string, in incoming, r Rule) {
 	span.Attributes().PutStr(RuleAttribute, r.String())
 	s := alwaysStamp

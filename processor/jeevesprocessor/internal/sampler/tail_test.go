@@ -451,3 +451,42 @@ func TestTailBoundPrefersTracesWithRoot(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "latency", v.Str())
 }
+
+// TestTailStampsEachSpanByItsOwnThreshold: a kept trace whose spans arrived with different th values,
+// over several resources and calls, leaves with each span's own th where it is at least the stamp
+// and the stamp elsewhere, for a rule that keeps everything (th:0) and for the probability rule.
+func TestTailStampsEachSpanByItsOwnThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  bool
+		want map[uint64]string
+	}{
+		{"error", true, map[uint64]string{
+			1: "ot=th:c;rv:" + rvHigh, 2: "ot=th:0", 3: "ot=th:f", 4: "ot=th:0,v=1", 5: "ot=th:8", 6: "ot=th:fff",
+		}},
+		{"probability", false, map[uint64]string{
+			1: "ot=th:e666;rv:" + rvHigh, 2: "ot=th:e666", 3: "ot=th:f", 4: "ot=th:e666,v=1", 5: "ot=th:e666", 6: "ot=th:fff",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl, _ := newTestTail(t, nil)
+			td := batch("front",
+				spanSpec{trace: 1, span: 1, parent: -1, ts: "ot=th:c;rv:" + rvHigh},
+				spanSpec{trace: 1, span: 2, parent: 1, err: tc.err},
+				spanSpec{trace: 1, span: 3, parent: 1, ts: "ot=th:f"},
+			)
+			appendBatch(td, "back",
+				spanSpec{trace: 1, span: 4, parent: 1, ts: "v=1"},
+				spanSpec{trace: 1, span: 5, parent: 1, ts: "ot=th:8"},
+			)
+			require.Zero(t, tl.Consume(td).SpanCount())
+			require.Zero(t, tl.Consume(batch("third", spanSpec{trace: 1, span: 6, parent: 1, ts: "ot=th:fff"})).SpanCount())
+			got := spansOf(tl.Tick(t0.Add(time.Minute)))[testTraceID(1)]
+			require.Len(t, got, 6)
+			for n, ts := range tc.want {
+				assert.Equal(t, ts, got[testSpanID(1<<16|n)].ts, "span %d", n)
+				assert.Equal(t, tc.name, got[testSpanID(1<<16|n)].rule, "span %d", n)
+			}
+		})
+	}
+}
