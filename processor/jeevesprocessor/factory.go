@@ -27,24 +27,20 @@ func NewFactory() connector.Factory {
 
 func createTracesToMetrics(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
 	c := connectors.acquire(set.ID, cfg.(*Config))
-	f, err := c.addMetricsFace(set, next)
+	m, err := c.addMetricsFace(set, next)
 	if err != nil {
 		connectors.release(c)
 		return nil, err
 	}
-	return f, nil
+	return &metricsFace{c: c, m: m}, nil
 }
 
 func createTracesToTraces(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Traces) (connector.Traces, error) {
 	c := connectors.acquire(set.ID, cfg.(*Config))
-	f, err := c.addSamplingFace(set, next)
+	s, err := c.addSamplingFace(set, next)
 	if err != nil {
 		connectors.release(c)
 		return nil, err
 	}
-	return f, nil
-}
-
-func newTelemetryBuilder(set connector.Settings) (*metadata.TelemetryBuilder, error) {
-	return metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	return &samplingFace{c: c, s: s}, nil
 }

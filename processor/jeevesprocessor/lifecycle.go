@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.uber.org/zap"
+
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 )
 
 // jeevesConnector is the one object of a component ID that both faces share,
@@ -95,8 +97,8 @@ func (c *jeevesConnector) clock() time.Time { return c.now() }
 
 // addMetricsFace creates the aggregation, with telemetry under the metrics
 // face's identity.
-func (c *jeevesConnector) addMetricsFace(set connector.Settings, next consumer.Metrics) (*metricsFace, error) {
-	tb, err := newTelemetryBuilder(set)
+func (c *jeevesConnector) addMetricsFace(set connector.Settings, next consumer.Metrics) (*metricsState, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -116,12 +118,12 @@ func (c *jeevesConnector) addMetricsFace(set connector.Settings, next consumer.M
 	}
 	c.metrics = &metricsState{agg: agg, next: next, logger: set.Logger}
 	c.linkExemplars()
-	return &metricsFace{c: c, m: c.metrics}, nil
+	return c.metrics, nil
 }
 
 // addSamplingFace creates the sampler, with telemetry under the sampling
 // face's identity.
-func (c *jeevesConnector) addSamplingFace(set connector.Settings, next consumer.Traces) (*samplingFace, error) {
+func (c *jeevesConnector) addSamplingFace(set connector.Settings, next consumer.Traces) (*samplingState, error) {
 	s, err := newSamplingState(c.cfg, set, next, c.clock)
 	if err != nil {
 		return nil, err
@@ -134,7 +136,7 @@ func (c *jeevesConnector) addSamplingFace(set connector.Settings, next consumer.
 	}
 	c.sampling = s
 	c.linkExemplars()
-	return &samplingFace{c: c, s: s}, nil
+	return s, nil
 }
 
 // linkExemplars gives the aggregation the sampler's exemplar policy once both
@@ -239,37 +241,4 @@ func (c *jeevesConnector) shutdownSampling(s *samplingState) {
 	}
 	s.tb.Shutdown()
 	connectors.release(c)
-}
-
-// loop calls fn every interval on its own goroutine until halted.
-type loop struct {
-	stop chan struct{}
-	done chan struct{}
-}
-
-func startLoop(every time.Duration, fn func()) *loop {
-	l := &loop{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(l.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-l.stop:
-				return
-			case <-t.C:
-				fn()
-			}
-		}
-	}()
-	return l
-}
-
-// halt stops the loop and waits for a running fn to return; nil-safe.
-func (l *loop) halt() {
-	if l == nil {
-		return
-	}
-	close(l.stop)
-	<-l.done
 }

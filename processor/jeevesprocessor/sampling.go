@@ -46,7 +46,7 @@ func newSamplingState(cfg *Config, set connector.Settings, next consumer.Traces,
 	if err != nil {
 		return nil, err
 	}
-	tb, err := newTelemetryBuilder(set)
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
