@@ -60,7 +60,7 @@ func BenchmarkDecodeTranslate(b *testing.B) {
 	stream, perPass := benchStream(b, 1000, "sub-1")
 	cfg := createDefaultConfig()
 	r := &commbusReceiver{cfg: cfg, logs: consumertest.NewNop(), traces: consumertest.NewNop(), metrics: consumertest.NewNop()}
-	tr := translate.New(r.translatorConfig(), time.Now())
+	tr := translate.New(r.translatorConfig())
 	rd := bytes.NewReader(stream)
 	fr := wire.NewReader(rd, 0)
 	dec := wire.NewDecoder()

@@ -135,12 +135,20 @@ type PayloadConfig struct {
 	UserTextMaxBytes int `mapstructure:"user_text_max_bytes"`
 }
 
-// MetricsConfig controls metric emission.
+// MetricsConfig controls metric aggregation and emission.
 type MetricsConfig struct {
 	// FlushInterval is how often the cumulative metrics are emitted (and
 	// orphaned processes expired) (default 15s). Metrics are also emitted
 	// once at shutdown. Must be > 0.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	// SeriesLimit is the number of distinct series each metric keeps
+	// (default 5000); beyond it, observations fold into one series labelled
+	// otel.metric.overflow="true" and are counted. Must be > 0.
+	SeriesLimit int `mapstructure:"series_limit"`
+	// SeriesExpiration drops, at a flush, a series not updated for this long
+	// (default 10m). 0 keeps series until shutdown; otherwise at least
+	// flush_interval.
+	SeriesExpiration time.Duration `mapstructure:"series_expiration"`
 }
 
 // defaultEventTypes is every kernel lifecycle event of COMMBUS.md (the
@@ -191,7 +199,11 @@ func createDefaultConfig() *Config {
 		MaxOpenProcesses: 10000,
 		ProcessTTL:       time.Hour,
 		MaxSpanEvents:    128,
-		Metrics:          MetricsConfig{FlushInterval: 15 * time.Second},
+		Metrics: MetricsConfig{
+			FlushInterval:    15 * time.Second,
+			SeriesLimit:      5000,
+			SeriesExpiration: 10 * time.Minute,
+		},
 	}
 }
 
@@ -288,8 +300,18 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxSpanEvents < 1 {
 		add("max_span_events must be >= 1, got %d", cfg.MaxSpanEvents)
 	}
-	if cfg.Metrics.FlushInterval <= 0 {
-		add("metrics.flush_interval must be > 0, got %s", cfg.Metrics.FlushInterval)
+	m := cfg.Metrics
+	if m.FlushInterval <= 0 {
+		add("metrics.flush_interval must be > 0, got %s", m.FlushInterval)
+	}
+	if m.SeriesLimit <= 0 {
+		add("metrics.series_limit must be > 0, got %d", m.SeriesLimit)
+	}
+	switch {
+	case m.SeriesExpiration < 0:
+		add("metrics.series_expiration must be 0 (never) or >= metrics.flush_interval, got %s", m.SeriesExpiration)
+	case m.SeriesExpiration > 0 && m.FlushInterval > 0 && m.SeriesExpiration < m.FlushInterval:
+		add("metrics.series_expiration must be 0 (never) or >= metrics.flush_interval (%s), got %s", m.FlushInterval, m.SeriesExpiration)
 	}
 	return errors.Join(errs...)
 }

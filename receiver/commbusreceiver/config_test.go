@@ -42,7 +42,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 10000, cfg.MaxOpenProcesses)
 	assert.Equal(t, time.Hour, cfg.ProcessTTL)
 	assert.Equal(t, 128, cfg.MaxSpanEvents)
-	assert.Equal(t, 15*time.Second, cfg.Metrics.FlushInterval)
+	assert.Equal(t, MetricsConfig{FlushInterval: 15 * time.Second, SeriesLimit: 5000, SeriesExpiration: 10 * time.Minute}, cfg.Metrics)
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -89,7 +89,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, 500, cfg.MaxOpenProcesses)
 		assert.Equal(t, 10*time.Minute, cfg.ProcessTTL)
 		assert.Equal(t, 16, cfg.MaxSpanEvents)
-		assert.Equal(t, 5*time.Second, cfg.Metrics.FlushInterval)
+		assert.Equal(t, MetricsConfig{FlushInterval: 5 * time.Second, SeriesLimit: 200, SeriesExpiration: 0}, cfg.Metrics)
 	})
 	t.Run("invalid reports every problem", func(t *testing.T) {
 		cfg := loadConfig(t, "invalid")
@@ -110,7 +110,14 @@ payload.user_text must be one of keep, truncate, drop, got "redact"
 max_open_processes must be >= 1, got 0
 process_ttl must be >= 0 (0 = no expiry), got -1m0s
 max_span_events must be >= 1, got 0
-metrics.flush_interval must be > 0, got 0s`)
+metrics.flush_interval must be > 0, got 0s
+metrics.series_limit must be > 0, got 0
+metrics.series_expiration must be 0 (never) or >= metrics.flush_interval, got -1s`)
+	})
+	t.Run("series expiration below the flush interval", func(t *testing.T) {
+		cfg := loadConfig(t, "subscribe")
+		cfg.Metrics.SeriesExpiration = 5 * time.Second
+		assert.EqualError(t, cfg.Validate(), "metrics.series_expiration must be 0 (never) or >= metrics.flush_interval (15s), got 5s")
 	})
 	t.Run("truncate needs a length", func(t *testing.T) {
 		cfg := loadConfig(t, "subscribe")

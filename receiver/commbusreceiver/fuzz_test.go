@@ -45,7 +45,7 @@ func FuzzServerConnection(f *testing.F) {
 	r, err := newReceiver(cfg, set)
 	require.NoError(f, err)
 	r.logs, r.traces, r.metrics = consumertest.NewNop(), consumertest.NewNop(), consumertest.NewNop()
-	r.tr = translate.New(r.translatorConfig(), time.Now())
+	r.tr = translate.New(r.translatorConfig())
 
 	f.Fuzz(func(t *testing.T, in []byte) {
 		s := &server{cfg: *cfg.Listen.Get(), r: r, conns: map[net.Conn]struct{}{}}

@@ -25,13 +25,13 @@ import (
 func TestPrometheusExporterNames(t *testing.T) {
 	cfg := createDefaultConfig()
 	r := &commbusReceiver{cfg: cfg, logs: consumertest.NewNop(), traces: consumertest.NewNop(), metrics: consumertest.NewNop()}
-	tr := translate.New(r.translatorConfig(), base)
+	tr := translate.New(r.translatorConfig())
 	b := tr.NewBatch()
 	for _, e := range kernelScript() {
 		ev := translate.Event{EventType: e.EventType, Payload: e.Payload, Source: e.Source, TimestampMs: e.TimestampMs, Received: base}
 		tr.Translate(&ev, b)
 	}
-	md := tr.Metrics(base.Add(time.Minute))
+	md, _ := tr.Metrics(base.Add(time.Minute))
 
 	body := promexport.Scrape(t, md, "jeeves_processes_active", false)
 

@@ -151,13 +151,15 @@ func (r *commbusReceiver) translatorConfig() translate.Config {
 		MaxOpenProcesses: r.cfg.MaxOpenProcesses,
 		ProcessTTL:       r.cfg.ProcessTTL,
 		MaxSpanEvents:    r.cfg.MaxSpanEvents,
+		SeriesLimit:      r.cfg.Metrics.SeriesLimit,
+		SeriesExpiration: r.cfg.Metrics.SeriesExpiration,
 		ScopeName:        metadata.ScopeName,
 		ScopeVersion:     r.set.BuildInfo.Version,
 	}
 }
 
 func (r *commbusReceiver) Start(ctx context.Context, _ component.Host) error {
-	r.tr = translate.New(r.translatorConfig(), time.Now())
+	r.tr = translate.New(r.translatorConfig())
 	if err := r.tel.RegisterReceiverCommbusProcessesOpenCallback(func(_ context.Context, o metric.Int64Observer) error {
 		r.mu.Lock()
 		n := r.tr.OpenProcesses()
@@ -265,12 +267,19 @@ func (r *commbusReceiver) flush(ctx context.Context, now time.Time, expire bool)
 		batch = r.tr.NewBatch()
 		expired = r.tr.Expire(now, batch)
 	}
-	var md pmetric.Metrics
+	var (
+		md        pmetric.Metrics
+		overflows []translate.Overflow
+	)
 	if r.metrics != nil {
-		md = r.tr.Metrics(now)
+		md, overflows = r.tr.Metrics(now)
 	}
 	r.mu.Unlock()
 
+	for _, o := range overflows {
+		r.tel.ReceiverCommbusObservationsOverflowed.Add(ctx, o.Count,
+			metric.WithAttributeSet(attribute.NewSet(attribute.String("metric", o.Metric))))
+	}
 	if expired > 0 {
 		r.tel.ReceiverCommbusProcessesOrphaned.Add(ctx, int64(expired), r.attrs.forReason(translate.OrphanTTLExpired))
 		// A refusal is counted by the receiver's obsreport (otelcol_receiver_refused_*) inside

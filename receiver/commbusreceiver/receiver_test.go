@@ -48,7 +48,7 @@ func oracle(cfg *Config, events []wire.Event) (plog.Logs, ptrace.Traces) {
 	r := &commbusReceiver{cfg: cfg, logs: consumertest.NewNop(), traces: consumertest.NewNop(), metrics: consumertest.NewNop()}
 	tcfg := r.translatorConfig()
 	tcfg.ScopeName = metadata.ScopeName
-	tr := translate.New(tcfg, base)
+	tr := translate.New(tcfg)
 	b := tr.NewBatch()
 	for _, e := range events {
 		ev := translate.Event{EventType: e.EventType, Payload: e.Payload, Source: e.Source, TimestampMs: e.TimestampMs, Received: base}
@@ -351,6 +351,29 @@ func TestListenPublishEndToEnd(t *testing.T) {
 	}, metricValues(lastMetrics(t, h.metrics)))
 	assert.Equal(t, int64(len(events)), h.counter("otelcol_receiver_commbus_events_received", "mode", "listen"))
 	assert.Equal(t, int64(1), h.counter("otelcol_receiver_commbus_connections_closed", "reason", "shutdown"))
+}
+
+// TestSeriesLimitOverflowCounted: beyond metrics.series_limit events fold
+// into the overflow series and component telemetry counts them per family.
+func TestSeriesLimitOverflowCounted(t *testing.T) {
+	cfg := listenConfig()
+	cfg.Metrics.SeriesLimit = 1
+	h := newHarness(t, cfg)
+	h.start()
+	c, err := testkernel.Dial(h.listenAddr())
+	require.NoError(t, err)
+	defer func() { _ = c.Close() }()
+	for i, typ := range []string{"AgentStarted", "AgentCompleted", "ToolCompleted", "AgentStarted"} {
+		publish(t, c, strconv.Itoa(i), wire.Event{EventType: typ, Payload: `{}`, Source: "bridge"})
+	}
+	h.shutdown()
+
+	assert.Equal(t, map[string]int64{
+		"jeeves_commbus_events_total{event_type=AgentStarted,source=bridge}": 2,
+		"jeeves_commbus_events_total{otel.metric.overflow=true}":             2,
+		"jeeves_processes_active{}":                                          0,
+	}, metricValues(lastMetrics(t, h.metrics)))
+	assert.Equal(t, int64(2), h.counter("otelcol_receiver_commbus_observations_overflowed", "metric", "jeeves_commbus_events_total"))
 }
 
 func TestListenAnswersLikeAKernel(t *testing.T) {

@@ -25,19 +25,20 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                              metric.Meter
-	mu                                 sync.Mutex
-	registrations                      []metric.Registration
-	ReceiverCommbusConnectionsActive   metric.Int64UpDownCounter
-	ReceiverCommbusConnectionsClosed   metric.Int64Counter
-	ReceiverCommbusConnectionsRejected metric.Int64Counter
-	ReceiverCommbusDecodeErrors        metric.Int64Counter
-	ReceiverCommbusEventsReceived      metric.Int64Counter
-	ReceiverCommbusPayloadsDropped     metric.Int64Counter
-	ReceiverCommbusPayloadsInvalidJSON metric.Int64Counter
-	ReceiverCommbusProcessesOpen       metric.Int64ObservableGauge
-	ReceiverCommbusProcessesOrphaned   metric.Int64Counter
-	ReceiverCommbusReconnects          metric.Int64Counter
+	meter                                 metric.Meter
+	mu                                    sync.Mutex
+	registrations                         []metric.Registration
+	ReceiverCommbusConnectionsActive      metric.Int64UpDownCounter
+	ReceiverCommbusConnectionsClosed      metric.Int64Counter
+	ReceiverCommbusConnectionsRejected    metric.Int64Counter
+	ReceiverCommbusDecodeErrors           metric.Int64Counter
+	ReceiverCommbusEventsReceived         metric.Int64Counter
+	ReceiverCommbusObservationsOverflowed metric.Int64Counter
+	ReceiverCommbusPayloadsDropped        metric.Int64Counter
+	ReceiverCommbusPayloadsInvalidJSON    metric.Int64Counter
+	ReceiverCommbusProcessesOpen          metric.Int64ObservableGauge
+	ReceiverCommbusProcessesOrphaned      metric.Int64Counter
+	ReceiverCommbusReconnects             metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -122,6 +123,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_commbus_events_received",
 		metric.WithDescription("CommBus events received and translated, per mode (no event_type label; see jeeves_commbus_events_total for that). [Alpha]"),
 		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverCommbusObservationsOverflowed, err = builder.meter.Int64Counter(
+		"otelcol_receiver_commbus_observations_overflowed",
+		metric.WithDescription("Metric observations folded into the otel.metric.overflow series because the metric family held metrics.series_limit series. [Alpha]"),
+		metric.WithUnit("{observation}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverCommbusPayloadsDropped, err = builder.meter.Int64Counter(

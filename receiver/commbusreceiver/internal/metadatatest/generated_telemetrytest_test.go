@@ -29,6 +29,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ReceiverCommbusConnectionsRejected.Add(context.Background(), 1)
 	tb.ReceiverCommbusDecodeErrors.Add(context.Background(), 1)
 	tb.ReceiverCommbusEventsReceived.Add(context.Background(), 1)
+	tb.ReceiverCommbusObservationsOverflowed.Add(context.Background(), 1)
 	tb.ReceiverCommbusPayloadsDropped.Add(context.Background(), 1)
 	tb.ReceiverCommbusPayloadsInvalidJSON.Add(context.Background(), 1)
 	tb.ReceiverCommbusProcessesOrphaned.Add(context.Background(), 1)
@@ -46,6 +47,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualReceiverCommbusEventsReceived(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualReceiverCommbusObservationsOverflowed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualReceiverCommbusPayloadsDropped(t, testTel,

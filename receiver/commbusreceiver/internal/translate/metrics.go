@@ -1,91 +1,171 @@
 package translate // import "github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/translate"
 
 import (
-	"sort"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
 )
 
 // Metric names.
 const (
-	MetricEvents          = "jeeves_commbus_events_total"
-	MetricInterrupts      = "jeeves_interrupts_total"
-	MetricProcessDuration = "jeeves_process_duration_seconds"
-	MetricProcessesActive = "jeeves_processes_active"
-	MetricExhaustions     = "jeeves_resource_exhaustions_total"
+	metricEvents          = "jeeves_commbus_events_total"
+	metricInterrupts      = "jeeves_interrupts_total"
+	metricProcessDuration = "jeeves_process_duration_seconds"
+	metricProcessesActive = "jeeves_processes_active"
+	metricExhaustions     = "jeeves_resource_exhaustions_total"
 )
 
-// DurationBuckets are the explicit bounds (seconds) of
+// durationBuckets are the explicit bounds (seconds) of
 // jeeves_process_duration_seconds. A process spans a whole run including the
 // time it waits on interrupts, so the bounds reach from sub-second runs to an
 // hour-long wait for a user.
-var DurationBuckets = []float64{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}
+var durationBuckets = []float64{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}
 
-type pair struct{ a, b string }
+// defaultSeriesLimit is the series limit per family when Config.SeriesLimit is unset.
+const defaultSeriesLimit = 5000
 
-type histogram struct {
-	counts []uint64 // len(DurationBuckets)+1
-	count  uint64
-	sum    float64
-}
-
-// aggregator holds cumulative counters in plain Go; pdata is built only at
-// flush. Every key comes from a fixed set, so the maps are bounded.
-type aggregator struct {
-	start       pcommon.Timestamp
-	events      map[pair]int64
-	interrupts  map[pair]int64
-	exhaustions map[string]int64
-	durations   map[string]*histogram
-}
-
-func newAggregator(start time.Time) *aggregator {
-	return &aggregator{
-		start:       pcommon.NewTimestampFromTime(start),
-		events:      map[pair]int64{},
-		interrupts:  map[pair]int64{},
-		exhaustions: map[string]int64{},
-		durations:   map[string]*histogram{},
+// metricSpecs describe the aggregated families in the order they are
+// emitted; labels, names, units, descriptions and bounds are given only here.
+func metricSpecs(limit int, expiration time.Duration) [numFamilies]aggregate.Spec {
+	return [numFamilies]aggregate.Spec{
+		familyEvents: {
+			Labels:         []string{"event_type", "source"},
+			SumName:        metricEvents,
+			SumUnit:        "{event}",
+			SumDescription: "CommBus events received, by event type and source.",
+			Limit:          limit, Expiration: expiration,
+		},
+		familyInterrupts: {
+			Labels:         []string{"kind", "status"},
+			SumName:        metricInterrupts,
+			SumUnit:        "{interrupt}",
+			SumDescription: "Jeeves interrupts by kind and status, from process state changes and interrupt events.",
+			Limit:          limit, Expiration: expiration,
+		},
+		familyExhaustions: {
+			Labels:         []string{"resource"},
+			SumName:        metricExhaustions,
+			SumUnit:        "{exhaustion}",
+			SumDescription: "Resource quota exhaustions by resource.",
+			Limit:          limit, Expiration: expiration,
+		},
+		familyDurations: {
+			Labels:          []string{"outcome"},
+			HistName:        metricProcessDuration,
+			HistUnit:        "s",
+			HistDescription: "Duration of Jeeves processes from process.created to process.terminated or process.cancelled.",
+			Bounds:          durationBuckets,
+			Limit:           limit, Expiration: expiration,
+		},
 	}
 }
 
-func (a *aggregator) countEvent(eventType, source string) { a.events[pair{eventType, source}]++ }
-func (a *aggregator) countInterrupt(kind, status string)  { a.interrupts[pair{kind, status}]++ }
-func (a *aggregator) countExhaustion(resource string)     { a.exhaustions[resource]++ }
+// Metric families, indexes of metricTables.tables in emission order.
+const (
+	familyEvents = iota
+	familyInterrupts
+	familyExhaustions
+	familyDurations
+	numFamilies
+)
 
-func (a *aggregator) observeDuration(outcome string, seconds float64) {
-	h := a.durations[outcome]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(DurationBuckets)+1)}
-		a.durations[outcome] = h
-	}
-	i := sort.SearchFloat64s(DurationBuckets, seconds) // first bound >= seconds: buckets are upper-inclusive
-	h.counts[i]++
-	h.count++
-	h.sum += seconds
+// familyMetrics are the metric names of the families, for Overflow.
+var familyMetrics = [numFamilies]string{metricEvents, metricInterrupts, metricExhaustions, metricProcessDuration}
+
+// metricTables aggregates the metric families in plain Go, one bounded
+// series table each; pdata is built only at flush. A nil *metricTables
+// (metrics off) counts nothing.
+type metricTables struct {
+	tables [numFamilies]*aggregate.Table
+	key    aggregate.Key
 }
 
-func sortedPairs(m map[pair]int64) []pair {
-	keys := make([]pair, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+func newMetricTables(limit int, expiration time.Duration) *metricTables {
+	m := &metricTables{}
+	for i, spec := range metricSpecs(limit, expiration) {
+		m.tables[i] = aggregate.NewTable(spec)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].a != keys[j].a {
-			return keys[i].a < keys[j].a
+	return m
+}
+
+// series returns the series of family f for the label values, creating it
+// when the family's limit allows, else the family's overflow series.
+func (m *metricTables) series(f int, now pcommon.Timestamp, values ...string) *aggregate.Series {
+	m.key.Reset()
+	for _, v := range values {
+		m.key.AddString(v)
+	}
+	return m.tables[f].Get(m.key.Bytes(), now)
+}
+
+func (m *metricTables) countEvent(eventType, source string, now pcommon.Timestamp) {
+	if m != nil {
+		m.series(familyEvents, now, eventType, source).Add(1)
+	}
+}
+
+func (m *metricTables) countInterrupt(kind, status string, now pcommon.Timestamp) {
+	if m != nil {
+		m.series(familyInterrupts, now, kind, status).Add(1)
+	}
+}
+
+func (m *metricTables) countExhaustion(resource string, now pcommon.Timestamp) {
+	if m != nil {
+		m.series(familyExhaustions, now, resource).Add(1)
+	}
+}
+
+func (m *metricTables) observeDuration(outcome string, seconds float64, now pcommon.Timestamp) {
+	if m != nil {
+		m.series(familyDurations, now, outcome).Observe(seconds)
+	}
+}
+
+// Overflow is how many observations one metric family folded into its
+// otel.metric.overflow series, because it held its series limit, since the
+// previous flush.
+type Overflow struct {
+	Metric string // the family's metric name
+	Count  int64
+}
+
+// appendTo expires the series not updated within the expiration, appends
+// every family with a series to ms and returns the overflow counts since the
+// previous call (families without overflow are left out).
+func (m *metricTables) appendTo(ms pmetric.MetricSlice, now pcommon.Timestamp) []Overflow {
+	var overflows []Overflow
+	for f, t := range m.tables {
+		t.Expire(now)
+		t.AppendTo(ms, now, nil)
+		if n, _ := t.TakeCounts(); n > 0 {
+			overflows = append(overflows, Overflow{Metric: familyMetrics[f], Count: n})
 		}
-		return keys[i].b < keys[j].b
-	})
-	return keys
+	}
+	return overflows
 }
 
-// Metrics builds the cumulative state as pdata: every series with the
-// aggregator's start time and now as its timestamp. The active-process gauge
-// is always present; other metrics appear once they have a series.
-func (t *Translator) Metrics(now time.Time) pmetric.Metrics {
-	a := t.agg
+// appendActiveProcesses appends the gauge of the open-process table.
+func appendActiveProcesses(ms pmetric.MetricSlice, now pcommon.Timestamp, open int) {
+	m := ms.AppendEmpty()
+	m.SetName(metricProcessesActive)
+	m.SetDescription("Jeeves processes created and not yet terminated, cancelled or expired.")
+	m.SetUnit("{process}")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(now)
+	dp.SetIntValue(int64(open))
+}
+
+// Metrics builds the cumulative state as pdata, each series with the time it
+// was first seen as its start time and now as its timestamp, after expiring
+// the series not updated within Config.SeriesExpiration. The active-process
+// gauge is always present; other metrics appear once they have a series.
+// It also returns the observations each family folded into its overflow
+// series since the previous call.
+func (t *Translator) Metrics(now time.Time) (pmetric.Metrics, []Overflow) {
 	ts := pcommon.NewTimestampFromTime(now)
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
@@ -93,76 +173,10 @@ func (t *Translator) Metrics(now time.Time) pmetric.Metrics {
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(t.cfg.ScopeName)
 	sm.Scope().SetVersion(t.cfg.ScopeVersion)
-	ms := sm.Metrics()
-
-	counter := func(name, desc, unit string, keys []pair, labelA, labelB string, get func(pair) int64) {
-		if len(keys) == 0 {
-			return
-		}
-		m := ms.AppendEmpty()
-		m.SetName(name)
-		m.SetDescription(desc)
-		m.SetUnit(unit)
-		sum := m.SetEmptySum()
-		sum.SetIsMonotonic(true)
-		sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		dps := sum.DataPoints()
-		dps.EnsureCapacity(len(keys))
-		for _, k := range keys {
-			dp := dps.AppendEmpty()
-			dp.SetStartTimestamp(a.start)
-			dp.SetTimestamp(ts)
-			dp.SetIntValue(get(k))
-			dp.Attributes().PutStr(labelA, k.a)
-			if labelB != "" {
-				dp.Attributes().PutStr(labelB, k.b)
-			}
-		}
+	var overflows []Overflow
+	if t.metrics != nil {
+		overflows = t.metrics.appendTo(sm.Metrics(), ts)
 	}
-
-	counter(MetricEvents, "CommBus events received, by event type and source.", "{event}",
-		sortedPairs(a.events), "event_type", "source", func(k pair) int64 { return a.events[k] })
-	counter(MetricInterrupts, "Jeeves interrupts by kind and status, from process state changes and interrupt events.", "{interrupt}",
-		sortedPairs(a.interrupts), "kind", "status", func(k pair) int64 { return a.interrupts[k] })
-
-	exh := make(map[pair]int64, len(a.exhaustions))
-	for k, v := range a.exhaustions {
-		exh[pair{k, ""}] = v
-	}
-	counter(MetricExhaustions, "Resource quota exhaustions by resource.", "{exhaustion}",
-		sortedPairs(exh), "resource", "", func(k pair) int64 { return exh[k] })
-
-	if len(a.durations) > 0 {
-		m := ms.AppendEmpty()
-		m.SetName(MetricProcessDuration)
-		m.SetDescription("Duration of Jeeves processes from process.created to process.terminated or process.cancelled.")
-		m.SetUnit("s")
-		h := m.SetEmptyHistogram()
-		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		outcomes := make([]string, 0, len(a.durations))
-		for o := range a.durations {
-			outcomes = append(outcomes, o)
-		}
-		sort.Strings(outcomes)
-		for _, o := range outcomes {
-			hist := a.durations[o]
-			dp := h.DataPoints().AppendEmpty()
-			dp.SetStartTimestamp(a.start)
-			dp.SetTimestamp(ts)
-			dp.Attributes().PutStr("outcome", o)
-			dp.SetCount(hist.count)
-			dp.SetSum(hist.sum)
-			dp.ExplicitBounds().FromRaw(DurationBuckets)
-			dp.BucketCounts().FromRaw(hist.counts)
-		}
-	}
-
-	m := ms.AppendEmpty()
-	m.SetName(MetricProcessesActive)
-	m.SetDescription("Jeeves processes created and not yet terminated, cancelled or expired.")
-	m.SetUnit("{process}")
-	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-	dp.SetTimestamp(ts)
-	dp.SetIntValue(int64(t.procs.len()))
-	return md
+	appendActiveProcesses(sm.Metrics(), ts, t.procs.len())
+	return md, overflows
 }

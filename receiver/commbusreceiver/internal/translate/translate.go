@@ -59,6 +59,9 @@ type Config struct {
 	ProcessTTL       time.Duration // an open process not heard of for this long is ended as an orphan
 	MaxSpanEvents    int           // span events kept per process; more are counted as dropped
 
+	SeriesLimit      int           // series per metric family; more fold into the overflow series (default 5000)
+	SeriesExpiration time.Duration // a series not updated for this long is dropped at flush; 0 = never
+
 	ServiceName  string // resource service.name
 	ScopeName    string
 	ScopeVersion string
@@ -85,15 +88,17 @@ type Translator struct {
 	cfg       Config
 	dropTypes map[string]struct{}
 	procs     *processTable
-	agg       *aggregator
+	metrics   *metricTables // nil when metrics are off
 	resource  pcommon.Resource
 }
 
-// New returns a Translator; start is the start time of every cumulative
-// metric series.
-func New(cfg Config, start time.Time) *Translator {
+// New returns a Translator.
+func New(cfg Config) *Translator {
 	if cfg.MaxSpanEvents <= 0 {
 		cfg.MaxSpanEvents = 128
+	}
+	if cfg.SeriesLimit <= 0 {
+		cfg.SeriesLimit = defaultSeriesLimit
 	}
 	if cfg.ServiceName == "" {
 		cfg.ServiceName = "jeeves-commbus"
@@ -102,8 +107,10 @@ func New(cfg Config, start time.Time) *Translator {
 		cfg:       cfg,
 		dropTypes: make(map[string]struct{}, len(cfg.DropEventTypes)),
 		procs:     newProcessTable(cfg.MaxOpenProcesses, cfg.ProcessTTL),
-		agg:       newAggregator(start),
 		resource:  pcommon.NewResource(),
+	}
+	if cfg.Metrics {
+		t.metrics = newMetricTables(cfg.SeriesLimit, cfg.SeriesExpiration)
 	}
 	for _, et := range cfg.DropEventTypes {
 		t.dropTypes[et] = struct{}{}
@@ -168,9 +175,7 @@ func (t *Translator) Translate(ev *Event, b *Batch) Result {
 	if ev.TimestampMs > 0 && ev.TimestampMs <= math.MaxInt64/int64(time.Millisecond) {
 		tsNanos = ev.TimestampMs * int64(time.Millisecond)
 	}
-	if t.cfg.Metrics {
-		t.agg.countEvent(EventTypeLabel(ev.EventType), SourceLabel(ev.Source))
-	}
+	t.metrics.countEvent(EventTypeLabel(ev.EventType), SourceLabel(ev.Source), pcommon.NewTimestampFromTime(ev.Received))
 
 	oversize := t.cfg.MaxPayloadBytes > 0 && len(ev.Payload) > t.cfg.MaxPayloadBytes
 	_, dropByType := t.dropTypes[ev.EventType]
@@ -313,12 +318,13 @@ func (t *Translator) applyUserText(eventType string, fields map[string]any) bool
 // lifecycle applies a process or interrupt event to the table and the
 // metrics. It returns the number of processes evicted.
 func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos int64, now time.Time, b *Batch) int {
+	seen := pcommon.NewTimestampFromTime(now)
 	switch eventType {
 	case "ClarificationRequested":
-		t.agg.countInterrupt(KindClarification, StatusPending)
+		t.metrics.countInterrupt(KindClarification, StatusPending, seen)
 		return 0
 	case "ClarificationResolved":
-		t.agg.countInterrupt(KindClarification, StatusResolved)
+		t.metrics.countInterrupt(KindClarification, StatusResolved, seen)
 		return 0
 	}
 	pid := processID(fields)
@@ -334,7 +340,7 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 		}
 		if t.procs.full() {
 			if old := t.procs.oldest(); old != nil {
-				t.endOrphan(old, OrphanEvicted, b)
+				t.endOrphan(old, OrphanEvicted, seen, b)
 				evicted++
 			}
 		}
@@ -357,10 +363,10 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 		case newState == "WAITING" && oldState != "WAITING":
 			kind := InterruptKind(reason)
 			if p == nil {
-				t.agg.countInterrupt(kind, StatusPending)
+				t.metrics.countInterrupt(kind, StatusPending, seen)
 			} else if p.waiting == "" {
 				p.waiting = kind
-				t.agg.countInterrupt(kind, StatusPending)
+				t.metrics.countInterrupt(kind, StatusPending, seen)
 			}
 		case oldState == "WAITING" && newState != "WAITING":
 			status := StatusResolved
@@ -368,9 +374,9 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 				status = StatusCancelled
 			}
 			if p == nil {
-				t.agg.countInterrupt(InterruptKind(reason), status)
+				t.metrics.countInterrupt(InterruptKind(reason), status, seen)
 			} else if p.waiting != "" {
-				t.agg.countInterrupt(p.waiting, status)
+				t.metrics.countInterrupt(p.waiting, status, seen)
 				p.waiting = ""
 			}
 		}
@@ -380,7 +386,7 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 			t.procs.touch(p, tsNanos, now)
 			p.addEvent(t.cfg.MaxSpanEvents, spanEvent{name: eventType, ts: tsNanos})
 			if p.waiting != "" {
-				t.agg.countInterrupt(p.waiting, StatusResolved)
+				t.metrics.countInterrupt(p.waiting, StatusResolved, seen)
 				p.waiting = ""
 			}
 		}
@@ -388,14 +394,14 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 	case TypeResourceExhausted:
 		reason := str(fields["reason"])
 		resource := ResourceFromReason(reason)
-		t.agg.countExhaustion(resource)
+		t.metrics.countExhaustion(resource, seen)
 		if p == nil {
-			t.agg.countInterrupt(KindResourceExhausted, StatusPending)
+			t.metrics.countInterrupt(KindResourceExhausted, StatusPending, seen)
 			break
 		}
 		if p.waiting == "" {
 			p.waiting = KindResourceExhausted
-			t.agg.countInterrupt(KindResourceExhausted, StatusPending)
+			t.metrics.countInterrupt(KindResourceExhausted, StatusPending, seen)
 		}
 		t.procs.touch(p, tsNanos, now)
 		attrs := []kv{{key: "jeeves.resource", s: resource}, {key: "jeeves.resource.reason", s: reason}}
@@ -419,10 +425,10 @@ func (t *Translator) lifecycle(eventType string, fields map[string]any, tsNanos 
 			p.setError(str(fields["reason"]), "cancelled")
 		}
 		if p.waiting != "" {
-			t.agg.countInterrupt(p.waiting, StatusCancelled)
+			t.metrics.countInterrupt(p.waiting, StatusCancelled, seen)
 			p.waiting = ""
 		}
-		t.agg.observeDuration(outcome, float64(max(tsNanos-p.startNanos, 0))/1e9)
+		t.metrics.observeDuration(outcome, float64(max(tsNanos-p.startNanos, 0))/1e9, seen)
 		t.endSpan(p, tsNanos, outcome, "", b)
 		t.procs.remove(p)
 	}
@@ -438,14 +444,14 @@ func (t *Translator) Expire(now time.Time, b *Batch) int {
 		if p == nil {
 			return n
 		}
-		t.endOrphan(p, OrphanTTLExpired, b)
+		t.endOrphan(p, OrphanTTLExpired, pcommon.NewTimestampFromTime(now), b)
 		n++
 	}
 }
 
-func (t *Translator) endOrphan(p *process, reason string, b *Batch) {
+func (t *Translator) endOrphan(p *process, reason string, now pcommon.Timestamp, b *Batch) {
 	if p.waiting != "" {
-		t.agg.countInterrupt(p.waiting, StatusExpired)
+		t.metrics.countInterrupt(p.waiting, StatusExpired, now)
 		p.waiting = ""
 	}
 	t.endSpan(p, p.lastNanos, OutcomeOrphaned, reason, b)

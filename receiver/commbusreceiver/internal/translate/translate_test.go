@@ -71,7 +71,7 @@ func script() []Event {
 
 func runScript(t *testing.T, cfg Config) (*Translator, *Batch, []Result) {
 	t.Helper()
-	tr := New(cfg, t0)
+	tr := New(cfg)
 	b := tr.NewBatch()
 	var results []Result
 	for _, e := range script() {
@@ -122,7 +122,41 @@ func compareMetrics(t *testing.T, name string, got pmetric.Metrics) {
 	require.NoError(t, err)
 	want, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(raw)
 	require.NoError(t, err)
-	require.NoError(t, pmetrictest.CompareMetrics(want, got))
+	// Series are emitted in the order they were first seen, each with the
+	// time it was first seen as its start time (TestScriptGolden checks
+	// start times); the golden file holds them sorted, with one start time.
+	require.NoError(t, pmetrictest.CompareMetrics(want, got,
+		pmetrictest.IgnoreMetricDataPointsOrder(), pmetrictest.IgnoreStartTimestamp()))
+}
+
+// flatten maps every int sum and gauge data point of md to its value, keyed
+// "name,label=value,...", and every histogram data point to its count.
+func flatten(md pmetric.Metrics) (sums map[string]int64, counts map[string]uint64) {
+	sums, counts = map[string]int64{}, map[string]uint64{}
+	rm := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	key := func(name string, attrs pcommon.Map) string {
+		k := name
+		attrs.Range(func(n string, v pcommon.Value) bool { k += "," + n + "=" + v.Str(); return true })
+		return k
+	}
+	for i := 0; i < rm.Len(); i++ {
+		m := rm.At(i)
+		switch m.Type() {
+		case pmetric.MetricTypeSum:
+			for j := 0; j < m.Sum().DataPoints().Len(); j++ {
+				dp := m.Sum().DataPoints().At(j)
+				sums[key(m.Name(), dp.Attributes())] = dp.IntValue()
+			}
+		case pmetric.MetricTypeGauge:
+			sums[m.Name()] = m.Gauge().DataPoints().At(0).IntValue()
+		case pmetric.MetricTypeHistogram:
+			for j := 0; j < m.Histogram().DataPoints().Len(); j++ {
+				dp := m.Histogram().DataPoints().At(j)
+				counts[key(m.Name(), dp.Attributes())] = dp.Count()
+			}
+		}
+	}
+	return sums, counts
 }
 
 func TestScriptGolden(t *testing.T) {
@@ -135,7 +169,9 @@ func TestScriptGolden(t *testing.T) {
 
 	compareLogs(t, "script_logs.json", b.Logs)
 	compareTraces(t, "script_traces.json", b.Traces)
-	compareMetrics(t, "script_metrics.json", tr.Metrics(t0.Add(2*time.Hour)))
+	md, overflows := tr.Metrics(t0.Add(2 * time.Hour))
+	assert.Empty(t, overflows)
+	compareMetrics(t, "script_metrics.json", md)
 
 	// Exact expectations that do not depend on the golden files.
 	assert.Equal(t, len(script()), b.LogCount())
@@ -164,30 +200,14 @@ func TestScriptGolden(t *testing.T) {
 	v, _ := p3.Attributes().Get("jeeves.process.orphan_reason")
 	assert.Equal(t, OrphanTTLExpired, v.Str())
 
-	md := tr.Metrics(t0.Add(2 * time.Hour))
-	got := map[string]int64{}
-	dur := map[string]uint64{}
-	rm := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
-	for i := 0; i < rm.Len(); i++ {
-		m := rm.At(i)
-		switch m.Type() {
-		case pmetric.MetricTypeSum:
-			for j := 0; j < m.Sum().DataPoints().Len(); j++ {
-				dp := m.Sum().DataPoints().At(j)
-				key := m.Name()
-				dp.Attributes().Range(func(k string, v pcommon.Value) bool { key += "," + k + "=" + v.Str(); return true })
-				got[key] = dp.IntValue()
-			}
-		case pmetric.MetricTypeGauge:
-			got[m.Name()] = m.Gauge().DataPoints().At(0).IntValue()
-		case pmetric.MetricTypeHistogram:
-			for j := 0; j < m.Histogram().DataPoints().Len(); j++ {
-				dp := m.Histogram().DataPoints().At(j)
-				o, _ := dp.Attributes().Get("outcome")
-				dur[o.Str()] = dp.Count()
-			}
-		}
-	}
+	// A series starts when it is first seen: process.created by the kernel
+	// with the first event (received 5 ms after t0), the duration of a
+	// terminated process with p1's end.
+	first := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	assert.Equal(t, pcommon.NewTimestampFromTime(t0.Add(5*time.Millisecond)), first.At(0).Sum().DataPoints().At(0).StartTimestamp())
+	assert.Equal(t, pcommon.NewTimestampFromTime(t0.Add(6*time.Second+5*time.Millisecond)), first.At(3).Histogram().DataPoints().At(0).StartTimestamp())
+
+	got, dur := flatten(md)
 	assert.Equal(t, map[string]int64{
 		"jeeves_commbus_events_total,event_type=process.created,source=kernel":          3,
 		"jeeves_commbus_events_total,event_type=process.state_changed,source=kernel":    5,
@@ -209,7 +229,10 @@ func TestScriptGolden(t *testing.T) {
 		"jeeves_resource_exhaustions_total,resource=llm_calls":                          1,
 		"jeeves_processes_active": 0,
 	}, got)
-	assert.Equal(t, map[string]uint64{OutcomeTerminated: 1, OutcomeCancelled: 1}, dur)
+	assert.Equal(t, map[string]uint64{
+		metricProcessDuration + ",outcome=" + OutcomeTerminated: 1,
+		metricProcessDuration + ",outcome=" + OutcomeCancelled:  1,
+	}, dur)
 }
 
 func TestSignalsAreIndependent(t *testing.T) {
@@ -362,7 +385,7 @@ func TestPayloadPolicies(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(&cfg)
 			}
-			tr := New(cfg, t0)
+			tr := New(cfg)
 			b := tr.NewBatch()
 			tt.ev.Received = t0
 			res := tr.Translate(&tt.ev, b)
@@ -379,7 +402,7 @@ func TestPayloadPolicies(t *testing.T) {
 }
 
 func TestLogRecordFields(t *testing.T) {
-	tr := New(testConfig(), t0)
+	tr := New(testConfig())
 	b := tr.NewBatch()
 	recv := t0.Add(time.Second)
 	tr.Translate(&Event{EventType: "process.cancelled", Payload: `{"pid":12,"reason":"user_cancelled"}`, Source: "kernel", TimestampMs: ms(0), Received: recv}, b)
@@ -450,7 +473,7 @@ func TestClassification(t *testing.T) {
 }
 
 func TestStateMachineEdges(t *testing.T) {
-	tr := New(testConfig(), t0)
+	tr := New(testConfig())
 	b := tr.NewBatch()
 	tx := func(typ, payload string) {
 		tr.Translate(&Event{EventType: typ, Payload: payload, Received: t0}, b)
@@ -471,23 +494,104 @@ func TestStateMachineEdges(t *testing.T) {
 	tx("process.cancelled", `{"pid":"gone"}`)
 	tx("process.created", `{"nopid":true}`)
 
-	assert.Equal(t, map[pair]int64{
-		{KindConfirmation, StatusPending}:      1,
-		{KindConfirmation, StatusResolved}:     1,
-		{KindCheckpoint, StatusCancelled}:      1,
-		{KindResourceExhausted, StatusPending}: 1,
-		{KindAgentReview, StatusPending}:       1,
-		{KindAgentReview, StatusCancelled}:     1,
-	}, tr.agg.interrupts)
-	assert.Equal(t, map[string]int64{ResourceTokens: 1, ResourceToolCalls: 1}, tr.agg.exhaustions)
+	md, _ := tr.Metrics(t0)
+	got, _ := flatten(md)
+	for k := range got {
+		if strings.HasPrefix(k, metricEvents) {
+			delete(got, k)
+		}
+	}
+	assert.Equal(t, map[string]int64{
+		"jeeves_interrupts_total,kind=confirmation,status=pending":       1,
+		"jeeves_interrupts_total,kind=confirmation,status=resolved":      1,
+		"jeeves_interrupts_total,kind=checkpoint,status=cancelled":       1,
+		"jeeves_interrupts_total,kind=resource_exhausted,status=pending": 1,
+		"jeeves_interrupts_total,kind=agent_review,status=pending":       1,
+		"jeeves_interrupts_total,kind=agent_review,status=cancelled":     1,
+		"jeeves_resource_exhaustions_total,resource=tokens":              1,
+		"jeeves_resource_exhaustions_total,resource=tool_calls":          1,
+		"jeeves_processes_active":                                        0,
+	}, got)
 	assert.Equal(t, 0, tr.OpenProcesses())
 	assert.Equal(t, 1, b.SpanCount())
+}
+
+// TestSeriesLimitAndExpiry: a family holding its series limit folds new label
+// combinations into its otel.metric.overflow series and reports how many
+// observations it folded; a series not updated within the expiration is gone
+// at the next flush and starts again from zero.
+func TestSeriesLimitAndExpiry(t *testing.T) {
+	cfg := testConfig()
+	cfg.Logs, cfg.Traces = false, false
+	cfg.SeriesLimit = 2
+	cfg.SeriesExpiration = time.Minute
+	tr := New(cfg)
+	b := tr.NewBatch()
+	tx := func(at time.Duration, typ string) {
+		tr.Translate(&Event{EventType: typ, Payload: `{}`, Source: "kernel", Received: t0.Add(at)}, b)
+	}
+	tx(0, "AgentStarted")
+	tx(1*time.Second, "AgentCompleted")
+	tx(2*time.Second, "ToolStarted")
+	tx(3*time.Second, "ToolCompleted")
+	tx(4*time.Second, "AgentStarted")
+
+	md, overflows := tr.Metrics(t0.Add(10 * time.Second))
+	got, _ := flatten(md)
+	assert.Equal(t, map[string]int64{
+		"jeeves_commbus_events_total,event_type=AgentStarted,source=kernel":   2,
+		"jeeves_commbus_events_total,event_type=AgentCompleted,source=kernel": 1,
+		"jeeves_commbus_events_total,otel.metric.overflow=true":               2,
+		"jeeves_processes_active": 0,
+	}, got)
+	assert.Equal(t, []Overflow{{Metric: metricEvents, Count: 2}}, overflows)
+	_, overflows = tr.Metrics(t0.Add(20 * time.Second))
+	assert.Empty(t, overflows, "overflow counts are reported once")
+
+	// At 64 s the cutoff is 4 s: the overflow series (last updated at 3 s)
+	// expires, AgentStarted (4 s) and AgentCompleted (50 s) stay.
+	tx(50*time.Second, "AgentCompleted")
+	md, _ = tr.Metrics(t0.Add(64 * time.Second))
+	got, _ = flatten(md)
+	assert.Equal(t, map[string]int64{
+		"jeeves_commbus_events_total,event_type=AgentStarted,source=kernel":   2,
+		"jeeves_commbus_events_total,event_type=AgentCompleted,source=kernel": 2,
+		"jeeves_processes_active": 0,
+	}, got)
+
+	// AgentStarted expires next; seen again, it starts over with a new start time.
+	md, _ = tr.Metrics(t0.Add(65 * time.Second))
+	got, _ = flatten(md)
+	assert.NotContains(t, got, "jeeves_commbus_events_total,event_type=AgentStarted,source=kernel")
+	tx(70*time.Second, "AgentStarted")
+	md, _ = tr.Metrics(t0.Add(80 * time.Second))
+	got, _ = flatten(md)
+	assert.Equal(t, int64(1), got["jeeves_commbus_events_total,event_type=AgentStarted,source=kernel"])
+	dps := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		if v, _ := dps.At(i).Attributes().Get("event_type"); v.Str() == "AgentStarted" {
+			assert.Equal(t, pcommon.NewTimestampFromTime(t0.Add(70*time.Second)), dps.At(i).StartTimestamp())
+		}
+	}
+}
+
+// TestMetricsOff: with metrics off nothing is aggregated and Metrics holds
+// only the active-process gauge.
+func TestMetricsOff(t *testing.T) {
+	cfg := testConfig()
+	cfg.Metrics = false
+	tr, _, _ := runScript(t, cfg)
+	md, overflows := tr.Metrics(t0.Add(time.Hour))
+	got, counts := flatten(md)
+	assert.Equal(t, map[string]int64{"jeeves_processes_active": 1}, got)
+	assert.Empty(t, counts)
+	assert.Empty(t, overflows)
 }
 
 func TestSpanEventsBounded(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxSpanEvents = 3
-	tr := New(cfg, t0)
+	tr := New(cfg)
 	b := tr.NewBatch()
 	tr.Translate(&Event{EventType: "process.created", Payload: `{"pid":"p"}`, Received: t0}, b)
 	for range 10 {
@@ -502,7 +606,7 @@ func TestSpanEventsBounded(t *testing.T) {
 func TestProcessTableBound(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxOpenProcesses = 5
-	tr := New(cfg, t0)
+	tr := New(cfg)
 	b := tr.NewBatch()
 	evicted := 0
 	for i := range 12 {
@@ -527,7 +631,7 @@ func TestProcessTableBound(t *testing.T) {
 
 	// TTL: everything seen before now-TTL expires, in order.
 	cfg.ProcessTTL = 10 * time.Second
-	tr2 := New(cfg, t0)
+	tr2 := New(cfg)
 	b2 := tr2.NewBatch()
 	for i := range 3 {
 		tr2.Translate(&Event{EventType: "process.created", Payload: `{"pid":"q` + strconv.Itoa(i) + `"}`, Received: t0.Add(time.Duration(i) * time.Second)}, b2)
@@ -545,7 +649,7 @@ func TestMemoryFlatUnderProcessFlood(t *testing.T) {
 	cfg := testConfig()
 	cfg.Logs, cfg.Traces = false, false
 	cfg.MaxOpenProcesses = 10000
-	tr := New(cfg, t0)
+	tr := New(cfg)
 	b := tr.NewBatch()
 	flood := func(from, to int) {
 		for i := from; i < to; i++ {
@@ -588,7 +692,7 @@ func FuzzTranslate(f *testing.F) {
 		known[k] = true
 	}
 	f.Fuzz(func(t *testing.T, typ, payload, source string, tsMs int64) {
-		tr := New(cfg, t0)
+		tr := New(cfg)
 		b := tr.NewBatch()
 		for i := range 3 {
 			tr.Translate(&Event{EventType: typ, Payload: payload, Source: source, TimestampMs: tsMs, Received: t0.Add(time.Duration(i) * time.Hour)}, b)
@@ -601,11 +705,11 @@ func FuzzTranslate(f *testing.F) {
 		if b.LogCount() != 6 {
 			t.Fatalf("want 6 log records, got %d", b.LogCount())
 		}
-		md := tr.Metrics(t0)
+		md, _ := tr.Metrics(t0)
 		ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 		for i := 0; i < ms.Len(); i++ {
 			m := ms.At(i)
-			if m.Name() != MetricEvents {
+			if m.Name() != metricEvents {
 				continue
 			}
 			for j := 0; j < m.Sum().DataPoints().Len(); j++ {
@@ -636,7 +740,7 @@ func FuzzTranslate(f *testing.F) {
 }
 
 func TestTimestampBounds(t *testing.T) {
-	tr := New(testConfig(), t0)
+	tr := New(testConfig())
 	b := tr.NewBatch()
 	const maxMs = int64(math.MaxInt64) / 1_000_000
 	for _, tsMs := range []int64{0, -1, math.MaxInt64, maxMs + 1} {
