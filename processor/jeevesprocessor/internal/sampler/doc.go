@@ -61,12 +61,12 @@
 // in root arrival order (most likely complete), then the oldest; they are counted in
 // Stats.ForcedMaxTraces / ForcedMaxBytes. Their kept spans are returned by that Consume. The estimate
 // tracks the measured heap within 11% for bare spans, spans with attributes and spans with events
-// (TestEstimateMatchesHeap): about 300 B for a bare span, 850 B with six attributes.
+// (TestEstimateMatchesHeap): about 300 B for a bare span, 800 B with six attributes.
 //
 // The last DecisionCacheSize decisions are remembered (about 64 B each): spans arriving after their
-// trace was decided follow the decision (kept ones are annotated and returned by Consume at once)
-// and are counted as late spans; a late error span cannot revive a dropped trace. After a decision
-// leaves the cache, a late span starts a new buffered trace.
+// trace was decided follow the decision (copies of kept ones are annotated and returned by Consume
+// at once) and are counted as late spans; a late error span cannot revive a dropped trace. After a
+// decision leaves the cache, a late span starts a new buffered trace.
 //
 // Resources and scopes are not copied per trace: one copy per incoming ResourceSpans/ScopeSpans is
 // shared by every buffered span that came with it and is reassembled per resource and scope in the

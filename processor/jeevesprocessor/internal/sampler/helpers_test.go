@@ -73,7 +73,7 @@ func appendBatch(td ptrace.Traces, service string, specs ...spanSpec) {
 	}
 }
 
-// fakeClock is a settable clock for Tail.
+// fakeClock is a settable clock for tail mode.
 type fakeClock struct{ now time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.now }

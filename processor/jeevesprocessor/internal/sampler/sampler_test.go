@@ -135,18 +135,29 @@ func TestMalformedTraceStateCounted(t *testing.T) {
 	}
 }
 
+// TestNewPicksMode: head mode decides at once and per span, tail mode later and per trace.
 func TestNewPicksMode(t *testing.T) {
+	var dropped uint64 // a trace id neither mode keeps by probability
 	h, _ := newTestSampler(t, ModeHead, nil)
-	assert.IsType(t, &head{}, h)
+	for h.AdmitExemplar(testTraceID(dropped), "") {
+		dropped++
+	}
 	assert.False(t, h.Stats().PerTrace)
 	assert.Zero(t, h.TickInterval())
+	keep, decided := h.ExemplarDecision(testTraceID(dropped))
+	assert.True(t, keep && decided, "head admits only kept spans, so an exemplar's trace is kept")
 
 	tl, _ := newTestSampler(t, ModeTail, nil)
-	assert.IsType(t, &tail{}, tl)
 	assert.True(t, tl.Stats().PerTrace)
-	assert.True(t, tl.AdmitExemplar(testTraceID(1), ""), "tail admits every span and decides later")
-	_, decided := tl.ExemplarDecision(testTraceID(1))
-	assert.False(t, decided)
+	assert.Positive(t, tl.TickInterval())
+	assert.True(t, tl.AdmitExemplar(testTraceID(dropped), ""), "tail admits every span and decides later")
+	tl.Consume(batch("svc", spanSpec{trace: dropped, span: 1, parent: -1}))
+	_, decided = tl.ExemplarDecision(testTraceID(dropped))
+	assert.False(t, decided, "buffered")
+	tl.Flush()
+	keep, decided = tl.ExemplarDecision(testTraceID(dropped))
+	assert.False(t, keep)
+	assert.True(t, decided)
 
 	cfg := DefaultConfig()
 	cfg.Mode = "both"

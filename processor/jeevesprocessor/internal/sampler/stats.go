@@ -14,7 +14,7 @@ const (
 	RuleLatency
 )
 
-// RuleAttribute is the span attribute Tail sets on every kept span to the rule that kept its trace.
+// RuleAttribute is the span attribute tail mode sets on every kept span to the rule that kept its trace.
 const RuleAttribute = "jeeves.sampling.rule"
 
 // String is the value of RuleAttribute and of a telemetry `rule` attribute.
