@@ -177,71 +177,98 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 	if in.hasTH {
 		est += spanThresholdBytes
 	}
+	if !t.makeRoom(id, est, rs, ss, *rh, *sh, out) {
+		rule, _ := t.cache.get(id)
+		t.late(span, raw, in, rule, out)
+		return
+	}
+	t.ensureHolders(rs, ss, rh, sh)
+	e := t.traces[id]
+	if e == nil {
+		e = &traceEntry{id: id, firstSeen: now, bytes: traceFixedBytes}
+		t.traces[id] = e
+		t.pushAge(e)
+		t.bytes += traceFixedBytes
+	}
+	t.add(e, span, in, *sh, est, now)
+	// Only a span larger than max_bytes on its own gets here over the bound: decide it now.
+	for t.bytes > t.maxB && t.oldest != nil {
+		t.stats.ForcedMaxBytes++
+		t.decide(t.oldest, out)
+	}
+}
+
+// makeRoom decides traces early (forcedVictim first) until a span of est
+// bytes of trace id fits under max_bytes and max_traces. It reports false
+// when one of those decisions was of the span's own trace, which the span
+// must then follow as a late span.
+func (t *tail) makeRoom(id pcommon.TraceID, est int64, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh *resHolder, sh *scopeHolder, out *output) bool {
 	for {
 		e := t.traces[id]
-		need := est
-		if e == nil {
-			need += traceFixedBytes
-		} else if e.findGroup(*sh) < 0 {
-			need += groupFixedBytes
-		}
-		if *sh == nil || (*sh).refs == 0 {
-			if *sh == nil {
-				need += estimateScope(ss.Scope())
-			} else {
-				need += (*sh).bytes
-			}
-			if *rh == nil {
-				need += estimateResource(rs.Resource())
-			} else if (*rh).refs == 0 {
-				need += (*rh).bytes
-			}
-		}
-		if t.oldest != nil && t.bytes+need > t.maxB {
+		need := est + t.entryBytesNeeded(e, sh) + holderBytesNeeded(rs, ss, rh, sh)
+		switch {
+		case t.oldest != nil && t.bytes+need > t.maxB:
 			t.stats.ForcedMaxBytes++
-			t.decide(t.forcedVictim(), out)
-			if rule, ok := t.cache.get(id); ok {
-				t.late(span, raw, in, rule, out)
-				return
-			}
-			continue
-		}
-		if e == nil && len(t.traces) >= t.maxTr {
+		case e == nil && len(t.traces) >= t.maxTr:
 			t.stats.ForcedMaxTraces++
-			t.decide(t.forcedVictim(), out)
-			if rule, ok := t.cache.get(id); ok {
-				t.late(span, raw, in, rule, out)
-				return
-			}
-			continue
+		default:
+			return true
 		}
-		if *rh == nil {
-			h := &resHolder{rs: ptrace.NewResourceSpans()}
-			rs.Resource().CopyTo(h.rs.Resource())
-			h.rs.SetSchemaUrl(rs.SchemaUrl())
-			h.bytes = estimateResource(rs.Resource())
-			*rh = h
+		t.decide(t.forcedVictim(), out)
+		if _, ok := t.cache.get(id); ok {
+			return false
 		}
-		if *sh == nil {
-			h := &scopeHolder{res: *rh, ss: ptrace.NewScopeSpans()}
-			ss.Scope().CopyTo(h.ss.Scope())
-			h.ss.SetSchemaUrl(ss.SchemaUrl())
-			h.bytes = estimateScope(ss.Scope())
-			*sh = h
-		}
-		if e == nil {
-			e = &traceEntry{id: id, firstSeen: now, bytes: traceFixedBytes}
-			t.traces[id] = e
-			t.pushAge(e)
-			t.bytes += traceFixedBytes
-		}
-		t.add(e, span, in, *sh, est, now)
-		// Only a span larger than max_bytes on its own gets here over the bound: decide it now.
-		for t.bytes > t.maxB && t.oldest != nil {
-			t.stats.ForcedMaxBytes++
-			t.decide(t.oldest, out)
-		}
-		return
+	}
+}
+
+// entryBytesNeeded is what buffering one more span adds for its trace entry
+// (e nil: a new trace) and its group (a scope the trace has no spans of yet).
+func (t *tail) entryBytesNeeded(e *traceEntry, sh *scopeHolder) int64 {
+	if e == nil {
+		return traceFixedBytes
+	}
+	if e.findGroup(sh) < 0 {
+		return groupFixedBytes
+	}
+	return 0
+}
+
+// holderBytesNeeded is what the span's resource and scope holders add to the
+// buffer when no buffered span refers to them yet.
+func holderBytesNeeded(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh *resHolder, sh *scopeHolder) int64 {
+	if sh != nil && sh.refs > 0 {
+		return 0
+	}
+	var need int64
+	if sh == nil {
+		need += estimateScope(ss.Scope())
+	} else {
+		need += sh.bytes
+	}
+	if rh == nil {
+		need += estimateResource(rs.Resource())
+	} else if rh.refs == 0 {
+		need += rh.bytes
+	}
+	return need
+}
+
+// ensureHolders creates the shared copies of the span's resource and scope
+// the first time a span under them is buffered in this call.
+func (t *tail) ensureHolders(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh **resHolder, sh **scopeHolder) {
+	if *rh == nil {
+		h := &resHolder{rs: ptrace.NewResourceSpans()}
+		rs.Resource().CopyTo(h.rs.Resource())
+		h.rs.SetSchemaUrl(rs.SchemaUrl())
+		h.bytes = estimateResource(rs.Resource())
+		*rh = h
+	}
+	if *sh == nil {
+		h := &scopeHolder{res: *rh, ss: ptrace.NewScopeSpans()}
+		ss.Scope().CopyTo(h.ss.Scope())
+		h.ss.SetSchemaUrl(ss.SchemaUrl())
+		h.bytes = estimateScope(ss.Scope())
+		*sh = h
 	}
 }
 
