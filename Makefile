@@ -6,7 +6,7 @@ LOADGEN   := $(BIN)/jeeves-loadgen
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build run test check-dist generate-dist generate vet lint race test-deps bench clean image-smoke
+.PHONY: all build run test check-dist generate-dist generate vet lint race test-deps bench clean image-smoke bench-pipeline
 
 all: build
 
@@ -66,6 +66,12 @@ vet:
 ## bench: the component benchmarks quoted in the component READMEs.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./processor/... ./receiver/...
+
+## bench-pipeline: whole-binary CPU per span, peak RSS and spans forwarded of otelcol-jeeves and a
+## contrib collector on one loadgen workload (~12 min; not part of `make test`). Builds bin/ unless
+## JEEVES_BIN is set; see scripts/bench-pipeline.sh and docs/performance.md#whole-binary.
+bench-pipeline: $(if $(JEEVES_BIN),,build)
+	./scripts/bench-pipeline.sh
 
 clean:
 	rm -rf $(BIN)
