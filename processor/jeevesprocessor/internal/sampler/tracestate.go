@@ -100,10 +100,17 @@ func otSubKey(ot, key string) (string, bool) {
 func withThreshold(ts, tvalue string) string {
 	var b strings.Builder
 	b.Grow(len(ts) + len(tvalue) + len("ot=th:;,"))
-	b.WriteString("ot=")
 	ot, _ := otValue(ts)
-	// An existing th is replaced in place. A new th goes right after rv, else first: the order
-	// pkg/sampling serializes, so both agree byte for byte on common inputs.
+	writeOTEntry(&b, ot, tvalue)
+	writeOtherMembers(&b, ts)
+	return b.String()
+}
+
+// writeOTEntry writes the ot entry with th set to tvalue. An existing th is
+// replaced in place; a new th goes right after rv, else first: the order
+// pkg/sampling serializes, so both agree byte for byte on common inputs.
+func writeOTEntry(b *strings.Builder, ot, tvalue string) {
+	b.WriteString("ot=")
 	_, hasTH := otSubKey(ot, "th")
 	_, hasRV := otSubKey(ot, "rv")
 	first, wrote := true, false
@@ -143,6 +150,11 @@ func withThreshold(ts, tvalue string) string {
 			writeTH()
 		}
 	}
+}
+
+// writeOtherMembers writes every non-ot member of ts after the ot entry, in
+// order, up to the W3C limit of members.
+func writeOtherMembers(b *strings.Builder, ts string) {
 	members := 1
 	for rest := ts; rest != ""; {
 		var m string
@@ -157,5 +169,4 @@ func withThreshold(ts, tvalue string) string {
 		b.WriteString(m)
 		members++
 	}
-	return b.String()
 }
