@@ -46,13 +46,41 @@ type jeevesConnector struct {
 
 // metricsState is the traces→metrics face's part of the connector.
 type metricsState struct {
-	agg     *aggregator
-	next    consumer.Metrics
-	logger  *zap.Logger
-	flusher *loop // running between Start and Shutdown
+	phase  // its loop flushes
+	agg    *aggregator
+	next   consumer.Metrics
+	logger *zap.Logger
+}
+
+// phase is where a face is in its life; the connector's mutex guards it.
+type phase struct {
 	started bool
 	stopped bool
+	loop    *loop // the face's loop, running between Start and Shutdown
 }
+
+// start reports whether the face starts now: not twice, not after Shutdown.
+func (p *phase) start() bool {
+	if p.started || p.stopped {
+		return false
+	}
+	p.started = true
+	return true
+}
+
+// stop marks the face stopped and hands over its loop to halt; ok is false
+// when it had stopped already.
+func (p *phase) stop() (l *loop, wasStarted, ok bool) {
+	if p.stopped {
+		return nil, false, false
+	}
+	p.stopped = true
+	l, p.loop = p.loop, nil
+	return l, p.started, true
+}
+
+// running reports whether the face has started and not stopped.
+func (p *phase) running() bool { return p.started && !p.stopped }
 
 // connectors holds the jeeves connector of each component ID while at least
 // one of its faces is alive.
@@ -152,11 +180,10 @@ func (c *jeevesConnector) linkExemplars() {
 func (c *jeevesConnector) startMetrics(m *metricsState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m.started || m.stopped {
+	if !m.start() {
 		return
 	}
-	m.started = true
-	m.flusher = startLoop(c.cfg.Metrics.FlushInterval, func() { m.flush(context.Background()) })
+	m.loop = startLoop(c.cfg.Metrics.FlushInterval, func() { m.flush(context.Background()) })
 	m.logger.Info("jeeves connector started",
 		zap.Duration("flush_interval", c.cfg.Metrics.FlushInterval),
 		zap.Int("series_limit", c.cfg.Metrics.SeriesLimit),
@@ -167,16 +194,13 @@ func (c *jeevesConnector) startMetrics(m *metricsState) {
 // buffers, and emits the final flush while the next consumer still runs.
 func (c *jeevesConnector) shutdownMetrics(m *metricsState) {
 	c.mu.Lock()
+	flusher, started, ok := m.stop()
 	s := c.sampling
-	if m.stopped {
-		c.mu.Unlock()
+	samplerRunning := s != nil && s.running()
+	c.mu.Unlock()
+	if !ok {
 		return
 	}
-	m.stopped = true
-	flusher, started := m.flusher, m.started
-	m.flusher = nil
-	samplerRunning := s != nil && s.started && !s.stopped
-	c.mu.Unlock()
 
 	flusher.halt()
 	if started {
@@ -206,12 +230,11 @@ func (m *metricsState) flush(ctx context.Context) {
 func (c *jeevesConnector) startSampling(s *samplingState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s.started || s.stopped {
+	if !s.start() {
 		return
 	}
-	s.started = true
 	if every := s.sampler.TickInterval(); every > 0 {
-		s.ticker = startLoop(every, func() { s.forward(context.Background(), s.sampler.Tick(c.now())) })
+		s.loop = startLoop(every, func() { s.forward(context.Background(), s.sampler.Tick(c.now())) })
 	}
 	cfg := c.cfg.Sampling
 	s.logger.Info("jeeves sampling started",
@@ -224,14 +247,11 @@ func (c *jeevesConnector) startSampling(s *samplingState) {
 // still buffers that it keeps; after it returns, nothing more is forwarded.
 func (c *jeevesConnector) shutdownSampling(s *samplingState) {
 	c.mu.Lock()
-	if s.stopped {
-		c.mu.Unlock()
+	ticker, started, ok := s.stop()
+	c.mu.Unlock()
+	if !ok {
 		return
 	}
-	s.stopped = true
-	ticker, started := s.ticker, s.started
-	s.ticker = nil
-	c.mu.Unlock()
 
 	ticker.halt()
 	s.drain(context.Background())

@@ -24,13 +24,11 @@ const forwardErrorLogEvery = 10 * time.Second
 // sampler (head or tail, chosen once by sampler.New), its telemetry, and the
 // forwarding of what it keeps.
 type samplingState struct {
+	phase   // its loop ticks, when the mode has a tick interval
 	sampler sampler.Sampler
 	tb      *metadata.TelemetryBuilder
 	next    consumer.Traces
 	logger  *zap.Logger
-	ticker  *loop // running between Start and Shutdown when the mode ticks
-	started bool
-	stopped bool
 
 	// closed is set once the face has shut down: nothing is forwarded after.
 	fwdMu  sync.RWMutex
