@@ -219,99 +219,117 @@ func validEndpoint(ep string) error {
 	return nil
 }
 
+// problems collects the configuration problems, each naming its YAML key.
+type problems []error
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+
 // Validate reports every problem of the configuration at once.
 func (cfg *Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
+	var p problems
 	sub, lis := cfg.Subscribe.Get(), cfg.Listen.Get()
 	if sub == nil && lis == nil {
-		add("at least one of subscribe or listen must be configured")
+		p.add("at least one of subscribe or listen must be configured")
 	}
 	if sub != nil {
-		if err := validEndpoint(sub.Endpoint); err != nil {
-			add("subscribe.endpoint must be host:port, got %q", sub.Endpoint)
-		}
-		if len(sub.EventTypes) == 0 {
-			add("subscribe.event_types must list at least one exact event type")
-		}
-		for i, et := range sub.EventTypes {
-			if et == "" {
-				add("subscribe.event_types[%d] must not be empty", i)
-			}
-		}
-		if sub.DialTimeout <= 0 {
-			add("subscribe.dial_timeout must be > 0, got %s", sub.DialTimeout)
-		}
-		b := sub.Backoff
-		if b.InitialInterval <= 0 {
-			add("subscribe.backoff.initial_interval must be > 0, got %s", b.InitialInterval)
-		}
-		if b.MaxInterval < b.InitialInterval {
-			add("subscribe.backoff.max_interval must be >= subscribe.backoff.initial_interval, got %s < %s", b.MaxInterval, b.InitialInterval)
-		}
-		if b.Multiplier < 1 {
-			add("subscribe.backoff.multiplier must be >= 1, got %g", b.Multiplier)
-		}
-		if b.Jitter < 0 || b.Jitter > 1 {
-			add("subscribe.backoff.jitter must be in [0, 1], got %g", b.Jitter)
-		}
+		sub.validate(&p)
 	}
 	if lis != nil {
-		if err := validEndpoint(lis.Endpoint); err != nil {
-			add("listen.endpoint must be host:port, got %q", lis.Endpoint)
-		}
-		if lis.MaxConnections < 1 {
-			add("listen.max_connections must be >= 1, got %d", lis.MaxConnections)
-		}
-		if lis.IdleTimeout < 0 {
-			add("listen.idle_timeout must be >= 0 (0 = never), got %s", lis.IdleTimeout)
-		}
-		if lis.WriteTimeout <= 0 {
-			add("listen.write_timeout must be > 0, got %s", lis.WriteTimeout)
-		}
-		if lis.MaxFrameBytes < 0 || lis.MaxFrameBytes > wire.MaxFrameLength {
-			add("listen.max_frame_bytes must be in [0, %d] (0 = %d), got %d", wire.MaxFrameLength, wire.MaxFrameLength, lis.MaxFrameBytes)
-		}
+		lis.validate(&p)
 	}
-	if cfg.Payload.MaxBytes < 0 {
-		add("payload.max_bytes must be >= 0 (0 = no limit), got %d", cfg.Payload.MaxBytes)
-	}
-	switch translate.OversizePolicy(cfg.Payload.Oversize) {
-	case translate.OversizeTruncate, translate.OversizeDrop:
-	default:
-		add("payload.oversize must be one of truncate, drop, got %q", cfg.Payload.Oversize)
-	}
-	switch translate.TextPolicy(cfg.Payload.UserText) {
-	case translate.TextKeep, translate.TextDrop:
-	case translate.TextTruncate:
-		if cfg.Payload.UserTextMaxBytes < 1 {
-			add("payload.user_text_max_bytes must be >= 1 when payload.user_text is truncate, got %d", cfg.Payload.UserTextMaxBytes)
-		}
-	default:
-		add("payload.user_text must be one of keep, truncate, drop, got %q", cfg.Payload.UserText)
-	}
+	cfg.Payload.validate(&p)
 	if cfg.MaxOpenProcesses < 1 {
-		add("max_open_processes must be >= 1, got %d", cfg.MaxOpenProcesses)
+		p.add("max_open_processes must be >= 1, got %d", cfg.MaxOpenProcesses)
 	}
 	if cfg.ProcessTTL < 0 {
-		add("process_ttl must be >= 0 (0 = no expiry), got %s", cfg.ProcessTTL)
+		p.add("process_ttl must be >= 0 (0 = no expiry), got %s", cfg.ProcessTTL)
 	}
 	if cfg.MaxSpanEvents < 1 {
-		add("max_span_events must be >= 1, got %d", cfg.MaxSpanEvents)
+		p.add("max_span_events must be >= 1, got %d", cfg.MaxSpanEvents)
 	}
-	m := cfg.Metrics
+	cfg.Metrics.validate(&p)
+	return errors.Join(p...)
+}
+
+func (sub *SubscribeConfig) validate(p *problems) {
+	if err := validEndpoint(sub.Endpoint); err != nil {
+		p.add("subscribe.endpoint must be host:port, got %q", sub.Endpoint)
+	}
+	if len(sub.EventTypes) == 0 {
+		p.add("subscribe.event_types must list at least one exact event type")
+	}
+	for i, et := range sub.EventTypes {
+		if et == "" {
+			p.add("subscribe.event_types[%d] must not be empty", i)
+		}
+	}
+	if sub.DialTimeout <= 0 {
+		p.add("subscribe.dial_timeout must be > 0, got %s", sub.DialTimeout)
+	}
+	b := sub.Backoff
+	if b.InitialInterval <= 0 {
+		p.add("subscribe.backoff.initial_interval must be > 0, got %s", b.InitialInterval)
+	}
+	if b.MaxInterval < b.InitialInterval {
+		p.add("subscribe.backoff.max_interval must be >= subscribe.backoff.initial_interval, got %s < %s", b.MaxInterval, b.InitialInterval)
+	}
+	if b.Multiplier < 1 {
+		p.add("subscribe.backoff.multiplier must be >= 1, got %g", b.Multiplier)
+	}
+	if b.Jitter < 0 || b.Jitter > 1 {
+		p.add("subscribe.backoff.jitter must be in [0, 1], got %g", b.Jitter)
+	}
+}
+
+func (lis *ListenConfig) validate(p *problems) {
+	if err := validEndpoint(lis.Endpoint); err != nil {
+		p.add("listen.endpoint must be host:port, got %q", lis.Endpoint)
+	}
+	if lis.MaxConnections < 1 {
+		p.add("listen.max_connections must be >= 1, got %d", lis.MaxConnections)
+	}
+	if lis.IdleTimeout < 0 {
+		p.add("listen.idle_timeout must be >= 0 (0 = never), got %s", lis.IdleTimeout)
+	}
+	if lis.WriteTimeout <= 0 {
+		p.add("listen.write_timeout must be > 0, got %s", lis.WriteTimeout)
+	}
+	if lis.MaxFrameBytes < 0 || lis.MaxFrameBytes > wire.MaxFrameLength {
+		p.add("listen.max_frame_bytes must be in [0, %d] (0 = %d), got %d", wire.MaxFrameLength, wire.MaxFrameLength, lis.MaxFrameBytes)
+	}
+}
+
+func (pl *PayloadConfig) validate(p *problems) {
+	if pl.MaxBytes < 0 {
+		p.add("payload.max_bytes must be >= 0 (0 = no limit), got %d", pl.MaxBytes)
+	}
+	switch translate.OversizePolicy(pl.Oversize) {
+	case translate.OversizeTruncate, translate.OversizeDrop:
+	default:
+		p.add("payload.oversize must be one of truncate, drop, got %q", pl.Oversize)
+	}
+	switch translate.TextPolicy(pl.UserText) {
+	case translate.TextKeep, translate.TextDrop:
+	case translate.TextTruncate:
+		if pl.UserTextMaxBytes < 1 {
+			p.add("payload.user_text_max_bytes must be >= 1 when payload.user_text is truncate, got %d", pl.UserTextMaxBytes)
+		}
+	default:
+		p.add("payload.user_text must be one of keep, truncate, drop, got %q", pl.UserText)
+	}
+}
+
+func (m *MetricsConfig) validate(p *problems) {
 	if m.FlushInterval <= 0 {
-		add("metrics.flush_interval must be > 0, got %s", m.FlushInterval)
+		p.add("metrics.flush_interval must be > 0, got %s", m.FlushInterval)
 	}
 	if m.SeriesLimit <= 0 {
-		add("metrics.series_limit must be > 0, got %d", m.SeriesLimit)
+		p.add("metrics.series_limit must be > 0, got %d", m.SeriesLimit)
 	}
 	switch {
 	case m.SeriesExpiration < 0:
-		add("metrics.series_expiration must be 0 (never) or >= metrics.flush_interval, got %s", m.SeriesExpiration)
+		p.add("metrics.series_expiration must be 0 (never) or >= metrics.flush_interval, got %s", m.SeriesExpiration)
 	case m.SeriesExpiration > 0 && m.FlushInterval > 0 && m.SeriesExpiration < m.FlushInterval:
-		add("metrics.series_expiration must be 0 (never) or >= metrics.flush_interval (%s), got %s", m.FlushInterval, m.SeriesExpiration)
+		p.add("metrics.series_expiration must be 0 (never) or >= metrics.flush_interval (%s), got %s", m.FlushInterval, m.SeriesExpiration)
 	}
-	return errors.Join(errs...)
 }

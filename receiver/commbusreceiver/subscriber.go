@@ -67,84 +67,113 @@ func backoffDelay(b BackoffConfig, attempt int, rnd float64) time.Duration {
 	return time.Duration(min(max(d, 0), float64(b.MaxInterval)))
 }
 
+// outage tracks the failed attempts since the last healthy subscription: it
+// paces the reconnects and rate-limits the warnings.
+type outage struct {
+	attempt  int // position in the backoff series
+	failures int // failed attempts since the last healthy subscription
+	lastWarn time.Time
+	warned   bool // a warning was logged since the last "Subscribed" info
+}
+
+// nextDelay is the backoff delay before the next attempt.
+func (o *outage) nextDelay(b BackoffConfig) time.Duration {
+	d := backoffDelay(b, o.attempt, mrand.Float64())
+	o.attempt++
+	return d
+}
+
+// run keeps a subscription open until ctx ends: it subscribes, holds the
+// subscription until it ends, and resubscribes at once or after a backoff.
 func (s *subscriber) run(ctx context.Context) {
-	var (
-		attempt         int
-		connectedOnce   bool
-		failures        int // failed attempts since the last healthy subscription
-		lastWarn        time.Time
-		warnedSinceInfo bool
-	)
-	// warn is rate-limited: the first failure of an outage, then at most once
-	// per backoff cap, never per attempt.
-	warn := func(msg string, err error) {
-		if failures != 1 && s.now().Sub(lastWarn) < s.cfg.Backoff.MaxInterval {
-			return
-		}
-		lastWarn = s.now()
-		warnedSinceInfo = true
-		s.logger.Warn(msg, zap.String("endpoint", s.cfg.Endpoint), zap.Int("failed_attempts", failures), zap.Error(err))
-	}
-	backoff := func() bool {
-		ok := s.wait(ctx, backoffDelay(s.cfg.Backoff, attempt, mrand.Float64()))
-		attempt++
-		return ok
-	}
+	var o outage
+	subscribedBefore := false
 	for ctx.Err() == nil {
 		conn, err := s.dial(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			failures++
-			warn("Cannot reach the Jeeves kernel; retrying with backoff", err)
-			if !backoff() {
+			s.failed(&o, "Cannot reach the Jeeves kernel; retrying with backoff", err)
+		} else {
+			s.subscribed(ctx, &o, subscribedBefore)
+			subscribedBefore = true
+			healthy, lived, err := s.hold(ctx, conn)
+			if ctx.Err() != nil {
 				return
 			}
-			continue
+			if !s.needsBackoff(&o, healthy, lived, err) {
+				continue
+			}
 		}
-
-		if connectedOnce {
-			s.r.tel.ReceiverCommbusReconnects.Add(ctx, 1)
-		}
-		if !connectedOnce || warnedSinceInfo {
-			warnedSinceInfo = false
-			s.logger.Info("Subscribed to the Jeeves kernel", zap.String("endpoint", s.cfg.Endpoint),
-				zap.Int("failed_attempts", failures), zap.Strings("event_types", s.cfg.EventTypes))
-		}
-		connectedOnce = true
-		s.r.tel.ReceiverCommbusConnectionsActive.Add(ctx, 1, s.r.attrs.forMode(modeSubscribe))
-		began := s.now()
-		healthy, err := s.session(ctx, conn)
-		s.r.tel.ReceiverCommbusConnectionsActive.Add(context.Background(), -1, s.r.attrs.forMode(modeSubscribe))
-		s.setConn(nil)
-		_ = conn.Close()
-		if ctx.Err() != nil {
+		if !s.wait(ctx, o.nextDelay(s.cfg.Backoff)) {
 			return
 		}
+	}
+}
 
-		var refused *wire.ProtocolError
-		switch {
-		case errors.As(err, &refused):
-			failures++
-			warn("Jeeves kernel refused the CommBus subscription; retrying with backoff", err)
-		case healthy || s.now().Sub(began) >= max(s.cfg.Backoff.InitialInterval, time.Second):
-			// The subscription delivered events or lived a while: the kernel
-			// dropped an idle connection or is restarting. Resubscribe at once
-			// (events published meanwhile are lost) and start the backoff
-			// series again.
-			s.logger.Debug("CommBus subscription ended; resubscribing", zap.Error(err))
-			failures, attempt = 0, 0
-			continue
-		default:
-			// Closed at once without a word, as a kernel at its connection
-			// limit does.
-			failures++
-			warn("Jeeves kernel closed the CommBus subscription at once; retrying with backoff", err)
-		}
-		if !backoff() {
-			return
-		}
+// failed counts a failed attempt and warns, rate-limited: the first failure
+// of an outage, then at most once per backoff cap, never per attempt.
+func (s *subscriber) failed(o *outage, msg string, err error) {
+	o.failures++
+	if o.failures != 1 && s.now().Sub(o.lastWarn) < s.cfg.Backoff.MaxInterval {
+		return
+	}
+	o.lastWarn = s.now()
+	o.warned = true
+	s.logger.Warn(msg, zap.String("endpoint", s.cfg.Endpoint), zap.Int("failed_attempts", o.failures), zap.Error(err))
+}
+
+// subscribed counts a re-established subscription and logs the first one,
+// and the recovery after warnings, at info.
+func (s *subscriber) subscribed(ctx context.Context, o *outage, before bool) {
+	if before {
+		s.r.tel.ReceiverCommbusReconnects.Add(ctx, 1)
+	}
+	if before && !o.warned {
+		return
+	}
+	o.warned = false
+	s.logger.Info("Subscribed to the Jeeves kernel", zap.String("endpoint", s.cfg.Endpoint),
+		zap.Int("failed_attempts", o.failures), zap.Strings("event_types", s.cfg.EventTypes))
+}
+
+// hold runs one subscription on conn until it ends, then closes conn. It
+// reports whether the kernel sent any subscription frame and how long the
+// subscription lived.
+func (s *subscriber) hold(ctx context.Context, conn net.Conn) (healthy bool, lived time.Duration, err error) {
+	mode := s.r.attrs.forMode(modeSubscribe)
+	s.r.tel.ReceiverCommbusConnectionsActive.Add(ctx, 1, mode)
+	began := s.now()
+	healthy, err = s.session(ctx, conn)
+	lived = s.now().Sub(began)
+	s.r.tel.ReceiverCommbusConnectionsActive.Add(context.Background(), -1, mode)
+	s.setConn(nil)
+	_ = conn.Close()
+	return healthy, lived, err
+}
+
+// needsBackoff decides, once a subscription ended, between resubscribing at
+// once (false) and backing off as after a failed attempt (true).
+func (s *subscriber) needsBackoff(o *outage, healthy bool, lived time.Duration, err error) bool {
+	var refused *wire.ProtocolError
+	switch {
+	case errors.As(err, &refused):
+		s.failed(o, "Jeeves kernel refused the CommBus subscription; retrying with backoff", err)
+		return true
+	case healthy || lived >= max(s.cfg.Backoff.InitialInterval, time.Second):
+		// The subscription delivered events or lived a while: the kernel
+		// dropped an idle connection or is restarting. Resubscribe at once
+		// (events published meanwhile are lost) and start the backoff
+		// series again.
+		s.logger.Debug("CommBus subscription ended; resubscribing", zap.Error(err))
+		o.failures, o.attempt = 0, 0
+		return false
+	default:
+		// Closed at once without a word, as a kernel at its connection
+		// limit does.
+		s.failed(o, "Jeeves kernel closed the CommBus subscription at once; retrying with backoff", err)
+		return true
 	}
 }
 
@@ -214,78 +243,114 @@ func newRequestID() string {
 // whether the kernel sent any subscription frame.
 func (s *subscriber) session(ctx context.Context, conn net.Conn) (healthy bool, err error) {
 	id := newRequestID()
-	frame, err := wire.NewEncoder().Subscribe(id, wire.SubscribeBody{EventTypes: s.cfg.EventTypes, SubscriberID: s.cfg.SubscriberID})
-	if err != nil {
+	if err := s.sendSubscribe(conn, id); err != nil {
 		return false, err
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(subscribeWriteTimeout))
-	if _, err = conn.Write(frame); err != nil {
-		return false, err
-	}
-	_ = conn.SetWriteDeadline(time.Time{})
-
 	br := bufio.NewReaderSize(conn, readBufferSize)
 	fr := wire.NewReader(br, 0)
-	dec := wire.NewDecoder()
-	events := make([]wire.Event, 0, maxBatch)
-	flush := func() {
-		if len(events) == 0 {
-			return
-		}
-		if err := s.r.handleEvents(ctx, modeSubscribe, events, time.Now()); err != nil {
-			s.logger.Debug("pipeline refused CommBus events", zap.Error(err))
-		}
-		clear(events)
-		events = events[:0]
-	}
-	defer flush()
+	st := &stream{r: s.r, id: id, dec: wire.NewDecoder(), events: make([]wire.Event, 0, maxBatch)}
+	defer st.flush(ctx)
 	for {
 		f, err := fr.ReadFrame()
 		if err != nil {
-			var tl *wire.FrameTooLargeError
-			switch {
-			case errors.Is(err, io.EOF):
-				return healthy, io.EOF
-			case errors.Is(err, wire.ErrTruncated):
-				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonTruncated)
-			case errors.Is(err, wire.ErrZeroLength):
-				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonZeroLength)
-			case errors.As(err, &tl):
-				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonFrameTooLarge)
-			}
-			return healthy, err
+			return healthy, s.readError(ctx, err)
 		}
-		switch f.Type {
-		case wire.TypeStreamChunk:
-			healthy = true
-			chunkID, ev, perr := dec.DecodeStreamChunk(f.Payload)
-			switch {
-			case perr != nil:
-				s.r.countDecodeError(ctx, modeSubscribe, perr.Reason)
-			case chunkID != id:
-				s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnexpectedFrame)
-			default:
-				events = append(events, ev)
-			}
-		case wire.TypeStreamEnd:
-			return true, errors.New("kernel ended the subscription (STREAM_END)")
-		case wire.TypeError:
-			s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonErrorFrame)
-			reply, derr := dec.DecodeReply(f.Payload)
-			if derr != nil || reply.Err == nil {
-				return healthy, errors.New("kernel sent an undecodable ERROR frame")
-			}
-			// The kernel refused the subscription; run logs it rate-limited.
-			return healthy, reply.Err
-		case wire.TypeRequest, wire.TypeResponse:
-			// Subscribe has no response and kernels send no requests.
-			s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnexpectedFrame)
-		default:
-			s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnknownFrameType)
+		subscriptionFrame, end := st.handle(ctx, f)
+		healthy = healthy || subscriptionFrame
+		if end != nil {
+			return healthy, end
 		}
 		// Translate together what already arrived, then hand it on.
-		if br.Buffered() == 0 || len(events) >= maxBatch {
-			flush()
+		if br.Buffered() == 0 || len(st.events) >= maxBatch {
+			st.flush(ctx)
 		}
 	}
+}
+
+// sendSubscribe writes the commbus.Subscribe request; the protocol gives it
+// no answer.
+func (s *subscriber) sendSubscribe(conn net.Conn, id string) error {
+	frame, err := wire.NewEncoder().Subscribe(id, wire.SubscribeBody{EventTypes: s.cfg.EventTypes, SubscriberID: s.cfg.SubscriberID})
+	if err != nil {
+		return err
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(subscribeWriteTimeout))
+	if _, err = conn.Write(frame); err != nil {
+		return err
+	}
+	_ = conn.SetWriteDeadline(time.Time{})
+	return nil
+}
+
+// readError counts a broken stream by reason and returns the error that
+// ended it (io.EOF for a clean end).
+func (s *subscriber) readError(ctx context.Context, err error) error {
+	var tl *wire.FrameTooLargeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return io.EOF
+	case errors.Is(err, wire.ErrTruncated):
+		s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonTruncated)
+	case errors.Is(err, wire.ErrZeroLength):
+		s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonZeroLength)
+	case errors.As(err, &tl):
+		s.r.countDecodeError(ctx, modeSubscribe, wire.ReasonFrameTooLarge)
+	}
+	return err
+}
+
+// stream is the read side of one subscription: it decodes the frames and
+// collects the events read together into one batch.
+type stream struct {
+	r      *commbusReceiver
+	id     string // the Subscribe request id every chunk must carry
+	dec    *wire.Decoder
+	events []wire.Event
+}
+
+// handle decodes one frame. subscriptionFrame says whether it belongs to the
+// subscription (a chunk or its end); end is why the subscription ends, nil
+// while it goes on.
+func (st *stream) handle(ctx context.Context, f wire.Frame) (subscriptionFrame bool, end error) {
+	switch f.Type {
+	case wire.TypeStreamChunk:
+		chunkID, ev, perr := st.dec.DecodeStreamChunk(f.Payload)
+		switch {
+		case perr != nil:
+			st.r.countDecodeError(ctx, modeSubscribe, perr.Reason)
+		case chunkID != st.id:
+			st.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnexpectedFrame)
+		default:
+			st.events = append(st.events, ev)
+		}
+		return true, nil
+	case wire.TypeStreamEnd:
+		return true, errors.New("kernel ended the subscription (STREAM_END)")
+	case wire.TypeError:
+		st.r.countDecodeError(ctx, modeSubscribe, wire.ReasonErrorFrame)
+		reply, derr := st.dec.DecodeReply(f.Payload)
+		if derr != nil || reply.Err == nil {
+			return false, errors.New("kernel sent an undecodable ERROR frame")
+		}
+		// The kernel refused the subscription; run logs it rate-limited.
+		return false, reply.Err
+	case wire.TypeRequest, wire.TypeResponse:
+		// Subscribe has no response and kernels send no requests.
+		st.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnexpectedFrame)
+	default:
+		st.r.countDecodeError(ctx, modeSubscribe, wire.ReasonUnknownFrameType)
+	}
+	return false, nil
+}
+
+// flush translates the collected events and hands them to the pipelines.
+func (st *stream) flush(ctx context.Context) {
+	if len(st.events) == 0 {
+		return
+	}
+	if err := st.r.handleEvents(ctx, modeSubscribe, st.events, time.Now()); err != nil {
+		st.r.set.Logger.Debug("pipeline refused CommBus events", zap.Error(err))
+	}
+	clear(st.events)
+	st.events = st.events[:0]
 }

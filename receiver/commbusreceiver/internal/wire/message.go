@@ -519,8 +519,8 @@ func (d *Decoder) decodeTypedBody(id, typeKey string, withTimeout bool, what str
 func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *ProtocolError) {
 	dec := d.reset(payload)
 	var (
-		bodySeen, typeOK, payOK bool
-		eventErr                string
+		ce       chunkEvent
+		bodySeen bool
 	)
 	err := walkMap(dec, func(key string) error {
 		switch key {
@@ -530,37 +530,7 @@ func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *
 			return err
 		case "body":
 			bodySeen = true
-			c, err := dec.PeekCode()
-			if err != nil {
-				return err
-			}
-			if !isMapCode(c) {
-				eventErr = "chunk body must be a map"
-				return skip(dec)
-			}
-			return walkMap(dec, func(k string) error {
-				var err error
-				var ok bool
-				switch k {
-				case "event_type":
-					ev.EventType, typeOK, err = stringField(dec)
-				case "payload":
-					ev.Payload, payOK, err = stringField(dec)
-				case "source":
-					ev.Source, ok, err = optionalStringField(dec)
-					if err == nil && !ok {
-						eventErr = "source must be a string"
-					}
-				case "timestamp_ms":
-					ev.TimestampMs, ok, err = optionalIntField(dec)
-					if err == nil && !ok {
-						eventErr = "timestamp_ms must be an integer"
-					}
-				default:
-					err = skip(dec)
-				}
-				return err
-			})
+			return ce.decode(dec)
 		default:
 			return skip(dec)
 		}
@@ -571,19 +541,71 @@ func (d *Decoder) DecodeStreamChunk(payload []byte) (id string, ev Event, perr *
 	if err != nil {
 		return "", Event{}, &ProtocolError{Code: CodeInvalidArgument, Message: "invalid msgpack: " + err.Error(), Reason: ReasonInvalidMsgpack}
 	}
+	if msg := ce.problem(bodySeen); msg != "" {
+		return id, Event{}, &ProtocolError{ID: id, Code: CodeInvalidArgument, Message: msg, Reason: ReasonInvalidEvent}
+	}
+	return id, ce.ev, nil
+}
+
+// chunkEvent is the event of a STREAM_CHUNK body while it is decoded.
+type chunkEvent struct {
+	ev            Event
+	typeOK, payOK bool
+	typeErr       string // the last field of the wrong type, "" when none
+}
+
+// decode reads the chunk body, a map of event fields.
+func (ce *chunkEvent) decode(dec *msgpack.Decoder) error {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	if !isMapCode(c) {
+		ce.typeErr = "chunk body must be a map"
+		return skip(dec)
+	}
+	return walkMap(dec, func(key string) error { return ce.decodeField(dec, key) })
+}
+
+func (ce *chunkEvent) decodeField(dec *msgpack.Decoder, key string) error {
+	var (
+		ok  bool
+		err error
+	)
+	switch key {
+	case "event_type":
+		ce.ev.EventType, ce.typeOK, err = stringField(dec)
+	case "payload":
+		ce.ev.Payload, ce.payOK, err = stringField(dec)
+	case "source":
+		ce.ev.Source, ok, err = optionalStringField(dec)
+		if err == nil && !ok {
+			ce.typeErr = "source must be a string"
+		}
+	case "timestamp_ms":
+		ce.ev.TimestampMs, ok, err = optionalIntField(dec)
+		if err == nil && !ok {
+			ce.typeErr = "timestamp_ms must be an integer"
+		}
+	default:
+		err = skip(dec)
+	}
+	return err
+}
+
+// problem is what makes the decoded chunk unusable, "" when nothing does.
+func (ce *chunkEvent) problem(bodySeen bool) string {
 	switch {
 	case !bodySeen:
-		eventErr = "chunk has no body"
-	case eventErr != "":
-	case !typeOK || ev.EventType == "":
-		eventErr = "event_type must be a non-empty string"
-	case !payOK:
-		eventErr = "payload must be a string"
+		return "chunk has no body"
+	case ce.typeErr != "":
+		return ce.typeErr
+	case !ce.typeOK || ce.ev.EventType == "":
+		return "event_type must be a non-empty string"
+	case !ce.payOK:
+		return "payload must be a string"
 	}
-	if eventErr != "" {
-		return id, Event{}, &ProtocolError{ID: id, Code: CodeInvalidArgument, Message: eventErr, Reason: ReasonInvalidEvent}
-	}
-	return id, ev, nil
+	return ""
 }
 
 // Reply is a decoded RESPONSE or ERROR frame (client side).
