@@ -17,8 +17,8 @@ const (
 	TypeEnvelopeSnapshot    = "envelope.snapshot"
 )
 
-// OtherLabel replaces every label value outside a fixed set.
-const OtherLabel = "other"
+// otherLabel replaces every label value outside a fixed set.
+const otherLabel = "other"
 
 // knownEventTypes are the event_type label values that pass through
 // unchanged; anything else is counted as "other". Kernel events, the
@@ -43,22 +43,12 @@ var knownEventTypes = func() map[string]struct{} {
 	return m
 }()
 
-// KnownEventTypes returns the event_type label values that are not folded
-// into "other" (for documentation and tests).
-func KnownEventTypes() []string {
-	out := make([]string, 0, len(knownEventTypes))
-	for t := range knownEventTypes {
-		out = append(out, t)
-	}
-	return out
-}
-
-// EventTypeLabel folds an event type into the fixed label set.
-func EventTypeLabel(eventType string) string {
+// eventTypeLabel folds an event type into the fixed label set.
+func eventTypeLabel(eventType string) string {
 	if _, ok := knownEventTypes[eventType]; ok {
 		return eventType
 	}
-	return OtherLabel
+	return otherLabel
 }
 
 // Source label values. The kernel and the named Jeeves services pass; the
@@ -68,8 +58,8 @@ var knownSources = map[string]struct{}{
 	"kernel": {}, "gateway": {}, "orchestrator": {}, "bridge": {}, "worker": {},
 }
 
-// SourceLabel folds a source into the fixed label set.
-func SourceLabel(source string) string {
+// sourceLabel folds a source into the fixed label set.
+func sourceLabel(source string) string {
 	if source == "" {
 		return "unknown"
 	}
@@ -81,75 +71,75 @@ func SourceLabel(source string) string {
 
 // Interrupt kinds and statuses (TELEMETRY.md).
 const (
-	KindClarification     = "clarification"
-	KindConfirmation      = "confirmation"
-	KindAgentReview       = "agent_review"
-	KindCheckpoint        = "checkpoint"
-	KindResourceExhausted = "resource_exhausted"
-	KindTimeout           = "timeout"
-	KindSystemError       = "system_error"
+	kindClarification     = "clarification"
+	kindConfirmation      = "confirmation"
+	kindAgentReview       = "agent_review"
+	kindCheckpoint        = "checkpoint"
+	kindResourceExhausted = "resource_exhausted"
+	kindTimeout           = "timeout"
+	kindSystemError       = "system_error"
 
-	StatusPending   = "pending"
-	StatusResolved  = "resolved"
-	StatusExpired   = "expired"
-	StatusCancelled = "cancelled"
+	statusPending   = "pending"
+	statusResolved  = "resolved"
+	statusExpired   = "expired"
+	statusCancelled = "cancelled"
 )
 
-// InterruptKind maps the free-text reason of a transition into WAITING to
+// interruptKind maps the free-text reason of a transition into WAITING to
 // the fixed kind set. The first matching rule wins; a reason that names no
 // kind is a clarification, the generic "ask the user" interrupt.
-func InterruptKind(reason string) string {
+func interruptKind(reason string) string {
 	r := strings.ToLower(reason)
 	switch {
 	case strings.Contains(r, "clarif"):
-		return KindClarification
+		return kindClarification
 	case strings.Contains(r, "confirm"), strings.Contains(r, "approv"):
-		return KindConfirmation
+		return kindConfirmation
 	case strings.Contains(r, "review"):
-		return KindAgentReview
+		return kindAgentReview
 	case strings.Contains(r, "checkpoint"):
-		return KindCheckpoint
+		return kindCheckpoint
 	case strings.Contains(r, "exhaust"), strings.Contains(r, "quota"), strings.Contains(r, "resource"),
 		strings.Contains(r, "exceeded"):
-		return KindResourceExhausted
+		return kindResourceExhausted
 	case strings.Contains(r, "timeout"), strings.Contains(r, "timed out"), strings.Contains(r, "deadline"):
-		return KindTimeout
+		return kindTimeout
 	case strings.Contains(r, "error"), strings.Contains(r, "fail"), strings.Contains(r, "exception"):
-		return KindSystemError
+		return kindSystemError
 	}
-	return KindClarification
+	return kindClarification
 }
 
 // Resource label values of jeeves_resource_exhaustions_total.
 const (
-	ResourceLLMCalls   = "llm_calls"
-	ResourceToolCalls  = "tool_calls"
-	ResourceAgentHops  = "agent_hops"
-	ResourceTokens     = "tokens"
-	ResourceIterations = "iterations"
-	ResourceTime       = "time"
+	resourceLLMCalls   = "llm_calls"
+	resourceToolCalls  = "tool_calls"
+	resourceAgentHops  = "agent_hops"
+	resourceTokens     = "tokens"
+	resourceIterations = "iterations"
+	resourceTime       = "time"
 )
 
-// ResourceFromReason maps a quota reason (free text such as
+// resourceFromReason maps a quota reason (free text such as
 // "max_llm_calls_exceeded" or "LLM call quota exceeded: 50/50") to the fixed
 // resource set, "other" when it names none.
-func ResourceFromReason(reason string) string {
+func resourceFromReason(reason string) string {
 	r := strings.ToLower(reason)
 	switch {
 	case strings.Contains(r, "llm"):
-		return ResourceLLMCalls
+		return resourceLLMCalls
 	case strings.Contains(r, "tool"):
-		return ResourceToolCalls
+		return resourceToolCalls
 	case strings.Contains(r, "hop"):
-		return ResourceAgentHops
+		return resourceAgentHops
 	case strings.Contains(r, "token"):
-		return ResourceTokens
+		return resourceTokens
 	case strings.Contains(r, "iteration"), strings.Contains(r, "loop"):
-		return ResourceIterations
+		return resourceIterations
 	case strings.Contains(r, "time"), strings.Contains(r, "deadline"):
-		return ResourceTime
+		return resourceTime
 	}
-	return OtherLabel
+	return otherLabel
 }
 
 // severity decides the log severity of an event: warnings for cancellations

@@ -32,10 +32,10 @@ func needsFields(eventType string) bool {
 func (t *Translator) lifecycle(o *occurrence, b *Batch) int {
 	switch o.eventType {
 	case "ClarificationRequested":
-		t.metrics.countInterrupt(KindClarification, StatusPending, o.seen)
+		t.metrics.countInterrupt(kindClarification, statusPending, o.seen)
 		return 0
 	case "ClarificationResolved":
-		t.metrics.countInterrupt(KindClarification, StatusResolved, o.seen)
+		t.metrics.countInterrupt(kindClarification, statusResolved, o.seen)
 		return 0
 	}
 	pid := processID(o.fields)
@@ -91,14 +91,14 @@ func (t *Translator) changeState(p *process, o *occurrence) {
 	}
 	switch {
 	case newState == "WAITING" && oldState != "WAITING":
-		t.openInterrupt(p, InterruptKind(reason), o.seen)
+		t.openInterrupt(p, interruptKind(reason), o.seen)
 	case oldState == "WAITING" && newState != "WAITING":
-		status := StatusResolved
+		status := statusResolved
 		if newState == "TERMINATED" || newState == "ZOMBIE" {
-			status = StatusCancelled
+			status = statusCancelled
 		}
 		if p == nil {
-			t.metrics.countInterrupt(InterruptKind(reason), status, o.seen)
+			t.metrics.countInterrupt(interruptKind(reason), status, o.seen)
 		} else {
 			t.closeInterrupt(p, status, o.seen)
 		}
@@ -113,7 +113,7 @@ func (t *Translator) resume(p *process, o *occurrence) {
 	}
 	t.procs.touch(p, o.at, o.received)
 	p.addEvent(t.cfg.MaxSpanEvents, spanEvent{name: o.eventType, ts: o.at})
-	t.closeInterrupt(p, StatusResolved, o.seen)
+	t.closeInterrupt(p, statusResolved, o.seen)
 }
 
 // usageFields are the resource.exhausted usage counters copied to the span event.
@@ -123,9 +123,9 @@ var usageFields = []string{"llm_calls", "tool_calls", "agent_hops", "tokens_in",
 // process span as failed with the quota reason.
 func (t *Translator) exhaust(p *process, o *occurrence) {
 	reason := str(o.fields["reason"])
-	resource := ResourceFromReason(reason)
+	resource := resourceFromReason(reason)
 	t.metrics.countExhaustion(resource, o.seen)
-	t.openInterrupt(p, KindResourceExhausted, o.seen)
+	t.openInterrupt(p, kindResourceExhausted, o.seen)
 	if p == nil {
 		return
 	}
@@ -148,12 +148,12 @@ func (t *Translator) endProcess(p *process, o *occurrence, b *Batch) {
 	if p == nil {
 		return
 	}
-	outcome := OutcomeTerminated
+	outcome := outcomeTerminated
 	if o.eventType == TypeProcessCancelled {
-		outcome = OutcomeCancelled
+		outcome = outcomeCancelled
 		p.setError(str(o.fields["reason"]), "cancelled")
 	}
-	t.closeInterrupt(p, StatusCancelled, o.seen)
+	t.closeInterrupt(p, statusCancelled, o.seen)
 	t.metrics.observeDuration(outcome, float64(max(o.at-p.startNanos, 0))/1e9, o.seen)
 	t.endSpan(p, o.at, outcome, "", b)
 	t.procs.remove(p)
@@ -169,7 +169,7 @@ func (t *Translator) openInterrupt(p *process, kind string, now pcommon.Timestam
 		}
 		p.waiting = kind
 	}
-	t.metrics.countInterrupt(kind, StatusPending, now)
+	t.metrics.countInterrupt(kind, statusPending, now)
 }
 
 // closeInterrupt counts the end of the interrupt the process waits on, if any.
@@ -184,8 +184,8 @@ func (t *Translator) closeInterrupt(p *process, status string, now pcommon.Times
 // endOrphan ends a process that got no terminal event (silent for the TTL,
 // or evicted) at its last event; its pending interrupt expires.
 func (t *Translator) endOrphan(p *process, reason string, now pcommon.Timestamp, b *Batch) {
-	t.closeInterrupt(p, StatusExpired, now)
-	t.endSpan(p, p.lastNanos, OutcomeOrphaned, reason, b)
+	t.closeInterrupt(p, statusExpired, now)
+	t.endSpan(p, p.lastNanos, outcomeOrphaned, reason, b)
 	t.procs.remove(p)
 }
 

@@ -12,13 +12,13 @@ import (
 // Process outcomes (span attribute jeeves.process.outcome and the outcome
 // label of jeeves_process_duration_seconds).
 const (
-	OutcomeTerminated = "terminated"
-	OutcomeCancelled  = "cancelled"
-	OutcomeOrphaned   = "orphaned"
+	outcomeTerminated = "terminated"
+	outcomeCancelled  = "cancelled"
+	outcomeOrphaned   = "orphaned"
 )
 
-// SpanName is the name of every process lifecycle span.
-const SpanName = "jeeves.process"
+// spanName is the name of every process lifecycle span.
+const spanName = "jeeves.process"
 
 type kv struct {
 	key   string
@@ -93,7 +93,7 @@ func (p *process) toSpan(span ptrace.Span, endNanos int64, outcome, orphanReason
 	tid, sid := p.ids()
 	span.SetTraceID(tid)
 	span.SetSpanID(sid)
-	span.SetName(SpanName)
+	span.SetName(spanName)
 	span.SetKind(ptrace.SpanKindInternal)
 	span.SetStartTimestamp(pcommon.Timestamp(p.startNanos))
 	span.SetEndTimestamp(pcommon.Timestamp(max(endNanos, p.startNanos)))

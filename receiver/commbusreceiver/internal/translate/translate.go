@@ -158,7 +158,7 @@ func (b *Batch) SpanCount() int { return b.spans.Len() }
 // change of the process table (ended spans appended to b) and metric updates.
 func (t *Translator) Translate(ev *Event, b *Batch) Result {
 	seen := pcommon.NewTimestampFromTime(ev.Received)
-	t.metrics.countEvent(EventTypeLabel(ev.EventType), SourceLabel(ev.Source), seen)
+	t.metrics.countEvent(eventTypeLabel(ev.EventType), sourceLabel(ev.Source), seen)
 
 	oversize := t.cfg.MaxPayloadBytes > 0 && len(ev.Payload) > t.cfg.MaxPayloadBytes
 	lifecycle := needsFields(ev.EventType) && (t.cfg.Traces || t.cfg.Metrics)

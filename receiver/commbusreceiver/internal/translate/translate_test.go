@@ -190,7 +190,7 @@ func TestScriptGolden(t *testing.T) {
 
 	spans := b.Traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	p1, p2, p3 := spans.At(0), spans.At(1), spans.At(2)
-	assert.Equal(t, SpanName, p1.Name())
+	assert.Equal(t, spanName, p1.Name())
 	assert.Equal(t, pcommon.Timestamp(ms(0)*1e6), p1.StartTimestamp())
 	assert.Equal(t, pcommon.Timestamp(ms(6*time.Second)*1e6), p1.EndTimestamp())
 	assert.Equal(t, ptrace.StatusCodeUnset, p1.Status().Code())
@@ -230,8 +230,8 @@ func TestScriptGolden(t *testing.T) {
 		"jeeves_processes_active": 0,
 	}, got)
 	assert.Equal(t, map[string]uint64{
-		metricProcessDuration + ",outcome=" + OutcomeTerminated: 1,
-		metricProcessDuration + ",outcome=" + OutcomeCancelled:  1,
+		metricProcessDuration + ",outcome=" + outcomeTerminated: 1,
+		metricProcessDuration + ",outcome=" + outcomeCancelled:  1,
 	}, dur)
 }
 
@@ -432,44 +432,44 @@ func TestLogRecordFields(t *testing.T) {
 
 func TestClassification(t *testing.T) {
 	kinds := map[string]string{
-		"clarification requested":  KindClarification,
-		"CLARIFICATION_REQUIRED":   KindClarification,
-		"confirmation_required":    KindConfirmation,
-		"awaiting approval":        KindConfirmation,
-		"agent review":             KindAgentReview,
-		"checkpoint reached":       KindCheckpoint,
-		"quota exhausted":          KindResourceExhausted,
-		"max_llm_calls_exceeded":   KindResourceExhausted,
-		"timeout waiting for tool": KindTimeout,
-		"internal error":           KindSystemError,
-		"waiting on the user":      KindClarification,
-		"":                         KindClarification,
+		"clarification requested":  kindClarification,
+		"CLARIFICATION_REQUIRED":   kindClarification,
+		"confirmation_required":    kindConfirmation,
+		"awaiting approval":        kindConfirmation,
+		"agent review":             kindAgentReview,
+		"checkpoint reached":       kindCheckpoint,
+		"quota exhausted":          kindResourceExhausted,
+		"max_llm_calls_exceeded":   kindResourceExhausted,
+		"timeout waiting for tool": kindTimeout,
+		"internal error":           kindSystemError,
+		"waiting on the user":      kindClarification,
+		"":                         kindClarification,
 	}
 	for reason, want := range kinds {
-		assert.Equal(t, want, InterruptKind(reason), reason)
+		assert.Equal(t, want, interruptKind(reason), reason)
 	}
 	resources := map[string]string{
-		"max_llm_calls_exceeded":      ResourceLLMCalls,
-		"LLM call quota exceeded 5/5": ResourceLLMCalls,
-		"MAX_TOOL_CALLS_EXCEEDED":     ResourceToolCalls,
-		"max_agent_hops_exceeded":     ResourceAgentHops,
-		"tokens_out over budget":      ResourceTokens,
-		"max_iterations_exceeded":     ResourceIterations,
-		"max_loop_exceeded":           ResourceIterations,
-		"wall time exceeded":          ResourceTime,
-		"something else":              OtherLabel,
+		"max_llm_calls_exceeded":      resourceLLMCalls,
+		"LLM call quota exceeded 5/5": resourceLLMCalls,
+		"MAX_TOOL_CALLS_EXCEEDED":     resourceToolCalls,
+		"max_agent_hops_exceeded":     resourceAgentHops,
+		"tokens_out over budget":      resourceTokens,
+		"max_iterations_exceeded":     resourceIterations,
+		"max_loop_exceeded":           resourceIterations,
+		"wall time exceeded":          resourceTime,
+		"something else":              otherLabel,
 	}
 	for reason, want := range resources {
-		assert.Equal(t, want, ResourceFromReason(reason), reason)
+		assert.Equal(t, want, resourceFromReason(reason), reason)
 	}
-	assert.Equal(t, "process.created", EventTypeLabel("process.created"))
-	assert.Equal(t, "AgentCompleted", EventTypeLabel("AgentCompleted"))
-	assert.Equal(t, OtherLabel, EventTypeLabel("process.created.x"))
-	assert.Equal(t, OtherLabel, EventTypeLabel(""))
-	assert.Equal(t, "kernel", SourceLabel("kernel"))
-	assert.Equal(t, "worker", SourceLabel("3f2c9a1e-proc"))
-	assert.Equal(t, "unknown", SourceLabel(""))
-	assert.Len(t, KnownEventTypes(), 30)
+	assert.Equal(t, "process.created", eventTypeLabel("process.created"))
+	assert.Equal(t, "AgentCompleted", eventTypeLabel("AgentCompleted"))
+	assert.Equal(t, otherLabel, eventTypeLabel("process.created.x"))
+	assert.Equal(t, otherLabel, eventTypeLabel(""))
+	assert.Equal(t, "kernel", sourceLabel("kernel"))
+	assert.Equal(t, "worker", sourceLabel("3f2c9a1e-proc"))
+	assert.Equal(t, "unknown", sourceLabel(""))
+	assert.Len(t, knownEventTypes, 30)
 }
 
 func TestStateMachineEdges(t *testing.T) {
@@ -687,8 +687,8 @@ func FuzzTranslate(f *testing.F) {
 	cfg.MaxPayloadBytes = 64
 	cfg.UserText = TextTruncate
 	cfg.UserTextMaxBytes = 3
-	known := map[string]bool{OtherLabel: true}
-	for _, k := range KnownEventTypes() {
+	known := map[string]bool{otherLabel: true}
+	for k := range knownEventTypes {
 		known[k] = true
 	}
 	f.Fuzz(func(t *testing.T, typ, payload, source string, tsMs int64) {

@@ -159,8 +159,8 @@ func (e *Encoder) StreamChunk(id string, ev Event) ([]byte, error) {
 	return e.end()
 }
 
-// StreamEnd encodes a STREAM_END frame {id}.
-func (e *Encoder) StreamEnd(id string) ([]byte, error) {
+// streamEnd encodes a STREAM_END frame {id}.
+func (e *Encoder) streamEnd(id string) ([]byte, error) {
 	e.begin(TypeStreamEnd)
 	e.mapLen(1)
 	e.str("id")
@@ -183,19 +183,6 @@ func (e *Encoder) PublishResponse(id string, delivered int) ([]byte, error) {
 	e.bool(true)
 	e.str("delivered")
 	e.int(int64(delivered))
-	return e.end()
-}
-
-// Response encodes a RESPONSE frame {id, ok: true, body} with a generic body.
-func (e *Encoder) Response(id string, body any) ([]byte, error) {
-	e.begin(TypeResponse)
-	e.mapLen(3)
-	e.str("id")
-	e.str(id)
-	e.str("ok")
-	e.bool(true)
-	e.str("body")
-	e.value(body)
 	return e.end()
 }
 

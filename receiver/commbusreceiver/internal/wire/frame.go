@@ -146,16 +146,16 @@ func truncated(err error) error {
 }
 
 // AppendFrame appends one encoded frame to dst. The caller keeps payloads
-// below MaxFrameLength; EncodeFrame checks it.
+// below MaxFrameLength; encodeFrame checks it.
 func AppendFrame(dst []byte, typ byte, payload []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)+1))
 	dst = append(dst, typ)
 	return append(dst, payload...)
 }
 
-// EncodeFrame returns one encoded frame, or an error when the payload would
+// encodeFrame returns one encoded frame, or an error when the payload would
 // exceed MaxFrameLength.
-func EncodeFrame(typ byte, payload []byte) ([]byte, error) {
+func encodeFrame(typ byte, payload []byte) ([]byte, error) {
 	if len(payload)+1 > MaxFrameLength {
 		return nil, &FrameTooLargeError{Length: uint32(min(len(payload)+1, 1<<32-1)), Limit: MaxFrameLength}
 	}

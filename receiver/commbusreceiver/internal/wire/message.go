@@ -21,8 +21,8 @@ const (
 	CodeInternal           = "INTERNAL"
 )
 
-// Codes lists every error code of the protocol.
-var Codes = []string{
+// codes lists every error code of the protocol.
+var codes = []string{
 	CodeNotFound, CodeInvalidArgument, CodeFailedPrecondition, CodeResourceExhausted,
 	CodeUnavailable, CodeCancelled, CodeTimeout, CodeInternal,
 }

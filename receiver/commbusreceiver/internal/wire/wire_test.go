@@ -79,7 +79,7 @@ func TestExactByteVectors(t *testing.T) {
 	}{
 		{
 			name: "stream end",
-			got:  func() ([]byte, error) { return e.StreamEnd("r1") },
+			got:  func() ([]byte, error) { return e.streamEnd("r1") },
 			want: "00000008 04 81 a26964 a27231",
 		},
 		{
@@ -216,10 +216,10 @@ func TestEveryErrorCode(t *testing.T) {
 	assert.Equal(t, []string{
 		"NOT_FOUND", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "RESOURCE_EXHAUSTED",
 		"UNAVAILABLE", "CANCELLED", "TIMEOUT", "INTERNAL",
-	}, Codes)
+	}, codes)
 	e := NewEncoder()
 	d := NewDecoder()
-	for _, c := range Codes {
+	for _, c := range codes {
 		f, err := e.Error(&ProtocolError{ID: "i", Code: c, Message: "m"})
 		require.NoError(t, err)
 		r, err := d.DecodeReply(f[5:])
@@ -258,12 +258,12 @@ func TestReadFrameErrors(t *testing.T) {
 	})
 	t.Run("exactly the limit is accepted", func(t *testing.T) {
 		payload := make([]byte, MaxFrameLength-1)
-		f, err := EncodeFrame(TypeRequest, payload)
+		f, err := encodeFrame(TypeRequest, payload)
 		require.NoError(t, err)
 		got, err := NewReader(bytes.NewReader(f), 0).ReadFrame()
 		require.NoError(t, err)
 		assert.Len(t, got.Payload, MaxFrameLength-1)
-		_, err = EncodeFrame(TypeRequest, make([]byte, MaxFrameLength))
+		_, err = encodeFrame(TypeRequest, make([]byte, MaxFrameLength))
 		require.Error(t, err)
 	})
 	t.Run("configured limit", func(t *testing.T) {
