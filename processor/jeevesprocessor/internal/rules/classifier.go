@@ -4,10 +4,8 @@
 package rules // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
 
 import (
-	"errors"
-	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -15,33 +13,31 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// MaxFields bounds the fields of one family: its fixed fields plus extra dimensions.
-const MaxFields = 16
-
-// MaxAttributeKeyBytes bounds the attribute keys that rules and dimensions may read.
-const MaxAttributeKeyBytes = 256
-
-// MaxDimensions is the number of extra dimensions a family accepts.
-const MaxDimensions = MaxFields - 5
+// fallback is where a label value comes from when no attribute gives one.
+type fallback uint8
 
 const (
-	fallbackNone uint8 = iota
-	fallbackStatus
-	fallbackSuffix
+	fallbackNone   fallback = iota
+	fallbackStatus          // the span status
+	fallbackSuffix          // the span name after the matched prefix
 )
 
+// transform is how a label value is normalised.
+type transform uint8
+
 const (
-	transformNone uint8 = iota
+	transformNone transform = iota
 	transformLower
 	transformSnake
 	transformFirstWord
 )
 
+// source is a compiled Field: where one label or number comes from.
 type source struct {
 	then      *source
-	slots     []uint16
-	fallback  uint8
-	transform uint8
+	slots     []uint16 // attributes, in order of preference
+	fallback  fallback
+	transform transform
 	numeric   bool
 	def       string
 }
@@ -66,22 +62,46 @@ type compiledRule struct {
 // Classifier applies compiled rules to spans. It keeps scratch state, so one
 // Classifier must not be used by two goroutines at once.
 type Classifier struct {
-	rules    []compiledRule
-	keyIndex map[string]uint16
-	keyNames []string
+	rules []compiledRule
+	// byFirstByte lists, in order, the rules that may match a span name
+	// starting with a given byte, and forEmptyName those that may match "":
+	// most rules are ruled out without comparing names.
+	byFirstByte  [256][]int32
+	forEmptyName []int32
 	// condKeys are the attributes any rule condition reads: the only ones
 	// scanned for a span until a rule matches.
 	condKeys keySet
 	dimNames [familyCount][]string
 
+	// values holds, by slot, the attributes of the span being classified
+	// that seen marks; seen starts over for each span.
 	values []pcommon.Value
-	seen   []uint32
-	gen    uint32
-	// scanned marks the slots one scan has met (scanGen), so a key repeated
-	// in a span's attributes is taken once, like pcommon.Map.Get does.
-	scanned []uint32
-	scanGen uint32
+	seen   marks
+	// scanned marks the slots one scan has met, so a key repeated in a
+	// span's attributes is taken once, like pcommon.Map.Get does.
+	scanned marks
 }
+
+// marks records which slots were marked in the current round. A new round
+// forgets every mark without clearing them: a mark is the round's number.
+type marks struct {
+	round []uint32
+	cur   uint32
+}
+
+func newMarks(n int) marks { return marks{round: make([]uint32, n)} }
+
+// next starts a new round.
+func (m *marks) next() {
+	m.cur++
+	if m.cur == 0 { // wrapped: old marks would count again
+		clear(m.round)
+		m.cur = 1
+	}
+}
+
+func (m *marks) mark(slot uint16)     { m.round[slot] = m.cur }
+func (m *marks) has(slot uint16) bool { return m.round[slot] == m.cur }
 
 // Match is the result of Classify. Its label values are not copied: they
 // point into the span's attributes or into a scratch buffer that the next
@@ -89,7 +109,8 @@ type Classifier struct {
 // (strings.Clone, or into a key) to outlive it.
 type Match struct {
 	Family Family
-	// Rule is the index of the matched rule in the compiled rule list.
+	// Rule is the index of the matched rule in the compiled rule list, or
+	// NoRule.
 	Rule int
 	// AttrFields has bit i set when label field i may come from an
 	// attribute. The other label fields are a function of the rule, the span
@@ -97,9 +118,9 @@ type Match struct {
 	AttrFields uint32
 	n          int
 	buf        []byte
-	vals       [MaxFields]string
-	has        [MaxFields]bool
-	nums       [MaxFields]int64
+	vals       [maxFields]string
+	has        [maxFields]bool
+	nums       [maxFields]int64
 }
 
 // Value returns the label value of field i ("" for numeric fields).
@@ -115,210 +136,12 @@ func (m *Match) Len() int { return m.n }
 // after the fixed fields.
 func (c *Classifier) DimensionNames(f Family) []string { return c.dimNames[f] }
 
-// Compile checks and precompiles rules and per-family extra dimensions.
-func Compile(ruleList []Rule, dims map[string][]Dimension) (*Classifier, error) {
-	c := &Classifier{keyIndex: map[string]uint16{}}
-	var errs []error
-	defaults := defaultFields()
-
-	familyDims := [familyCount][]Dimension{}
-	dimNames := make([]string, 0, len(dims))
-	for name := range dims {
-		dimNames = append(dimNames, name)
-	}
-	sort.Strings(dimNames)
-	for _, name := range dimNames {
-		f, ok := FamilyNames[name]
-		if !ok {
-			errs = append(errs, fmt.Errorf("metrics.families: unknown family %q, want one of pipeline, agent, llm, db, interrupt", name))
-			continue
-		}
-		ds := dims[name]
-		if len(ds) > MaxDimensions {
-			errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions: at most %d dimensions, got %d", name, MaxDimensions, len(ds)))
-			continue
-		}
-		seen := map[string]bool{}
-		for _, fixed := range familyFields[f] {
-			seen[fixed] = true
-		}
-		for i, d := range ds {
-			switch {
-			case d.Name == "":
-				errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions[%d].name must not be empty", name, i))
-			case seen[d.Name] || d.Name == "type":
-				errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions[%d].name %q is already a label of the family", name, i, d.Name))
-			case len(d.Attributes) == 0:
-				errs = append(errs, fmt.Errorf("metrics.families.%s.dimensions[%d].attributes must not be empty", name, i))
-			}
-			seen[d.Name] = true
-			c.dimNames[f] = append(c.dimNames[f], d.Name)
-		}
-		familyDims[f] = ds
-	}
-
-	for i, r := range ruleList {
-		where := r.Origin
-		if where == "" {
-			where = fmt.Sprintf("rules[%d]", i)
-		}
-		f, ok := FamilyNames[r.Family]
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s.family must be one of pipeline, agent, llm, db, interrupt, got %q", where, r.Family))
-			continue
-		}
-		if len(r.SpanNames) == 0 && len(r.When) == 0 {
-			errs = append(errs, fmt.Errorf("%s needs span_names or when, otherwise it matches every span", where))
-		}
-		cr := compiledRule{family: f}
-		for _, n := range r.SpanNames {
-			if p, ok := strings.CutSuffix(n, "*"); ok {
-				cr.prefixes = append(cr.prefixes, p)
-			} else {
-				cr.exact = append(cr.exact, n)
-			}
-		}
-		for _, n := range r.ExcludeSpanNames {
-			if p, ok := strings.CutSuffix(n, "*"); ok {
-				cr.exPrefixes = append(cr.exPrefixes, p)
-			} else {
-				cr.exExact = append(cr.exExact, n)
-			}
-		}
-		for j, cond := range r.When {
-			if cond.Attribute == "" {
-				errs = append(errs, fmt.Errorf("%s.when[%d].attribute must not be empty", where, j))
-				continue
-			}
-			cr.conds = append(cr.conds, condition{slot: c.slot(cond.Attribute), values: cond.Values})
-		}
-		for name := range r.Fields {
-			if _, known := defaults[f][name]; !known {
-				errs = append(errs, fmt.Errorf("%s.fields: unknown field %q for family %s, want one of %s", where, name, r.Family, strings.Join(familyFields[f], ", ")))
-			}
-		}
-		for _, name := range familyFields[f] {
-			fld, ok := r.Fields[name]
-			if !ok {
-				fld = defaults[f][name]
-			}
-			src, err := c.compileField(fld, numericFields[name])
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s.fields.%s: %w", where, name, err))
-			}
-			cr.fields = append(cr.fields, src)
-		}
-		for _, d := range familyDims[f] {
-			src := source{def: d.Default}
-			for _, a := range d.Attributes {
-				src.slots = append(src.slots, c.slot(a))
-			}
-			cr.fields = append(cr.fields, src)
-		}
-		for j := range cr.fields {
-			if cr.fields[j].numeric {
-				continue
-			}
-			for src := &cr.fields[j]; src != nil; src = src.then {
-				if len(src.slots) > 0 {
-					cr.attrFields |= 1 << j
-				}
-			}
-		}
-		c.rules = append(c.rules, cr)
-	}
-	// The attribute scan indexes keys by length below MaxAttributeKeyBytes; a longer key could
-	// never match, so it is a configuration error rather than a rule that silently never applies.
-	for _, key := range c.keyNames {
-		if len(key) >= MaxAttributeKeyBytes {
-			errs = append(errs, fmt.Errorf("metrics: attribute key %.40q… is %d bytes; keys must be shorter than %d bytes", key, len(key), MaxAttributeKeyBytes))
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	condKeys := map[string]uint16{}
-	for i := range c.rules {
-		r := &c.rules[i]
-		for _, cond := range r.conds {
-			condKeys[c.keyNames[cond.slot]] = cond.slot
-		}
-		fieldKeys := map[string]uint16{}
-		primary := map[string]bool{}
-		for j := range r.fields {
-			if sl := r.fields[j].slots; len(sl) > 0 {
-				primary[c.keyNames[sl[0]]] = true
-			}
-			for src := &r.fields[j]; src != nil; src = src.then {
-				for _, sl := range src.slots {
-					fieldKeys[c.keyNames[sl]] = sl
-				}
-			}
-		}
-		r.keys = newKeySet(fieldKeys, primary)
-	}
-	c.condKeys = newKeySet(condKeys, nil)
-	c.values = make([]pcommon.Value, len(c.keyIndex))
-	c.seen = make([]uint32, len(c.keyIndex))
-	c.scanned = make([]uint32, len(c.keyIndex))
-	return c, nil
-}
-
-func (c *Classifier) slot(key string) uint16 {
-	if s, ok := c.keyIndex[key]; ok {
-		return s
-	}
-	s := uint16(len(c.keyIndex))
-	c.keyIndex[key] = s
-	c.keyNames = append(c.keyNames, key)
-	return s
-}
-
-func (c *Classifier) compileField(f Field, numeric bool) (source, error) {
-	src := source{def: f.Default, numeric: numeric}
-	for _, a := range f.Attributes {
-		src.slots = append(src.slots, c.slot(a))
-	}
-	if f.Then != nil {
-		then, err := c.compileField(*f.Then, numeric)
-		if err != nil {
-			return src, fmt.Errorf("then: %w", err)
-		}
-		src.then = &then
-	}
-	switch f.Fallback {
-	case "":
-	case FallbackSpanStatus:
-		src.fallback = fallbackStatus
-	case FallbackSpanNameSuffix:
-		src.fallback = fallbackSuffix
-	default:
-		return src, fmt.Errorf("fallback must be one of span_status, span_name_suffix or empty, got %q", f.Fallback)
-	}
-	switch f.Transform {
-	case "":
-	case TransformLower:
-		src.transform = transformLower
-	case TransformSnake:
-		src.transform = transformSnake
-	case TransformFirstWordLower:
-		src.transform = transformFirstWord
-	default:
-		return src, fmt.Errorf("transform must be one of lower, snake, first_word_lower or empty, got %q", f.Transform)
-	}
-	return src, nil
-}
-
 // Classify finds the first rule that matches the span and fills m with the
 // family and its field values. It returns false when no rule matches.
 func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, m *Match) bool {
-	c.gen++
-	if c.gen == 0 { // wrapped: forget every slot
-		clear(c.seen)
-		c.gen = 1
-	}
+	c.seen.next()
 	condsScanned := false
-	for i := range c.rules {
+	for _, i := range c.candidates(spanName) {
 		r := &c.rules[i]
 		suffixAt, ok := r.matchName(spanName)
 		if !ok {
@@ -334,37 +157,36 @@ func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, 
 			}
 		}
 		c.scan(attrs, &r.keys)
-		m.Rule = i
+		m.Rule = int(i)
 		c.fill(r, spanName, suffixAt, isError, m)
 		return true
 	}
-	m.Family, m.Rule, m.AttrFields, m.n = FamilyNone, -1, 0, 0
+	m.Family, m.Rule, m.AttrFields, m.n = FamilyNone, NoRule, 0, 0
 	return false
 }
 
 // scan records the span's values of the attributes in ks, in one pass.
 func (c *Classifier) scan(attrs pcommon.Map, ks *keySet) {
-	if ks.empty {
+	if ks.empty() {
 		return
 	}
-	c.scanGen++
-	if c.scanGen == 0 { // wrapped: forget every slot
-		clear(c.scanned)
-		c.scanGen = 1
-	}
+	c.scanned.next()
 	found := 0
 	for k, v := range attrs.All() {
-		n := len(k)
-		if n >= MaxAttributeKeyBytes || ks.lens[n/64]&(1<<(n%64)) == 0 {
+		if !ks.mayHoldLen(len(k)) {
 			continue
 		}
-		e := ks.table.find(k)
-		if e == nil || c.scanned[e.slot] == c.scanGen {
+		h := keyHash(k)
+		if !ks.mayHoldHash(h) {
+			continue
+		}
+		e := ks.find(k, h)
+		if e == nil || c.scanned.has(e.slot) {
 			continue // not read by the rules, or a repeated key: the first wins
 		}
-		c.scanned[e.slot] = c.scanGen
+		c.scanned.mark(e.slot)
+		c.seen.mark(e.slot)
 		c.values[e.slot] = v
-		c.seen[e.slot] = c.gen
 		// A first choice with a usable value settles its field: when every
 		// field is settled, the remaining attributes cannot change the result.
 		if e.primary && usable(v) {
@@ -387,25 +209,34 @@ func usable(v pcommon.Value) bool {
 	return false
 }
 
-// matchName reports whether the span name matches, and where a matched
-// prefix ends (-1 for an exact match or no name filter).
-func (r *compiledRule) matchName(name string) (int, bool) {
+// candidates returns the rules that may match the span name, in order.
+func (c *Classifier) candidates(spanName string) []int32 {
+	if spanName == "" {
+		return c.forEmptyName
+	}
+	return c.byFirstByte[spanName[0]]
+}
+
+// matchName reports whether the span name matches, and where the suffix
+// after a matched `prefix*` starts: noSuffix for an exact match or a rule
+// without span names.
+func (r *compiledRule) matchName(name string) (suffixAt int, ok bool) {
 	for _, e := range r.exExact {
 		if name == e {
-			return 0, false
+			return noSuffix, false
 		}
 	}
 	for _, p := range r.exPrefixes {
 		if strings.HasPrefix(name, p) {
-			return 0, false
+			return noSuffix, false
 		}
 	}
 	if len(r.exact) == 0 && len(r.prefixes) == 0 {
-		return -1, true
+		return noSuffix, true
 	}
 	for _, e := range r.exact {
 		if name == e {
-			return -1, true
+			return noSuffix, true
 		}
 	}
 	for _, p := range r.prefixes {
@@ -413,30 +244,22 @@ func (r *compiledRule) matchName(name string) (int, bool) {
 			return len(p), true
 		}
 	}
-	return 0, false
+	return noSuffix, false
 }
 
+// condsHold reports whether every condition holds for the span: its
+// attribute is present and, when the condition lists values, a string equal
+// to one of them.
 func (c *Classifier) condsHold(conds []condition) bool {
 	for _, cond := range conds {
-		if c.seen[cond.slot] != c.gen {
+		if !c.seen.has(cond.slot) {
 			return false
 		}
 		if len(cond.values) == 0 {
 			continue
 		}
 		v := c.values[cond.slot]
-		if v.Type() != pcommon.ValueTypeStr {
-			return false
-		}
-		s := v.Str()
-		found := false
-		for _, want := range cond.values {
-			if s == want {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if v.Type() != pcommon.ValueTypeStr || !slices.Contains(cond.values, v.Str()) {
 			return false
 		}
 	}
@@ -467,7 +290,7 @@ func (c *Classifier) fill(r *compiledRule, spanName string, suffixAt int, isErro
 // m.buf and returned as a string over those bytes.
 func (c *Classifier) value(src *source, spanName string, suffixAt int, isError bool, m *Match) string {
 	for _, s := range src.slots {
-		if c.seen[s] != c.gen {
+		if !c.seen.has(s) {
 			continue
 		}
 		v := c.values[s]
@@ -490,25 +313,35 @@ func (c *Classifier) value(src *source, spanName string, suffixAt int, isError b
 			return str
 		}
 	}
-	switch src.fallback {
-	case fallbackStatus:
-		if isError {
-			return "error"
-		}
-		return "success"
-	case fallbackSuffix:
-		if suffixAt >= 0 && suffixAt < len(spanName) {
-			if src.transform == transformNone {
-				return spanName[suffixAt:]
-			}
-			start := len(m.buf)
-			m.buf = appendTransformed(m.buf, spanName[suffixAt:], src.transform)
-			if len(m.buf) > start {
-				return bytesString(m.buf[start:])
-			}
+	if src.fallback != fallbackNone {
+		if str := fallbackValue(src, spanName, suffixAt, isError, m); str != "" {
+			return str
 		}
 	}
 	return src.def
+}
+
+// fallbackValue returns the value of src's fallback, or "" when it gives
+// none (the span name has no suffix after the matched prefix).
+func fallbackValue(src *source, spanName string, suffixAt int, isError bool, m *Match) string {
+	switch src.fallback {
+	case fallbackStatus:
+		if isError {
+			return statusError
+		}
+		return statusSuccess
+	case fallbackSuffix:
+		if suffixAt == noSuffix || suffixAt >= len(spanName) {
+			return ""
+		}
+		if src.transform == transformNone {
+			return spanName[suffixAt:]
+		}
+		start := len(m.buf)
+		m.buf = appendTransformed(m.buf, spanName[suffixAt:], src.transform)
+		return bytesString(m.buf[start:])
+	}
+	return ""
 }
 
 // bytesString views b as a string without copying. b must not be written to
@@ -518,7 +351,7 @@ func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), le
 
 func (c *Classifier) number(src *source) (int64, bool) {
 	for _, s := range src.slots {
-		if c.seen[s] != c.gen {
+		if !c.seen.has(s) {
 			continue
 		}
 		v := c.values[s]
@@ -540,10 +373,10 @@ func (c *Classifier) number(src *source) (int64, bool) {
 	return 0, false
 }
 
-func appendValue(buf []byte, v pcommon.Value, transform uint8) []byte {
+func appendValue(buf []byte, v pcommon.Value, t transform) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return appendTransformed(buf, v.Str(), transform)
+		return appendTransformed(buf, v.Str(), t)
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(buf, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
@@ -554,14 +387,14 @@ func appendValue(buf []byte, v pcommon.Value, transform uint8) []byte {
 	return buf
 }
 
-func appendTransformed(buf []byte, s string, transform uint8) []byte {
-	switch transform {
+func appendTransformed(buf []byte, s string, t transform) []byte {
+	switch t {
 	case transformLower:
-		return AppendLower(buf, s)
+		return appendLower(buf, s)
 	case transformSnake:
-		return AppendSnake(buf, s)
+		return appendSnake(buf, s)
 	case transformFirstWord:
-		return AppendFirstWordLower(buf, s)
+		return appendFirstWordLower(buf, s)
 	}
 	return append(buf, s...)
 }

@@ -5,14 +5,14 @@ package rules // import "github.com/jeeves/otelcol-jeeves/processor/jeevesproces
 
 import "fmt"
 
-// Fallback and transform names.
+// Fallback and transform names, as Field.Fallback and Field.Transform take them.
 const (
-	FallbackSpanStatus     = "span_status"
-	FallbackSpanNameSuffix = "span_name_suffix"
+	fallbackSpanStatusName     = "span_status"
+	fallbackSpanNameSuffixName = "span_name_suffix"
 
-	TransformLower          = "lower"
-	TransformSnake          = "snake"
-	TransformFirstWordLower = "first_word_lower"
+	transformLowerName          = "lower"
+	transformSnakeName          = "snake"
+	transformFirstWordLowerName = "first_word_lower"
 )
 
 // GenAI operations that are one inference call. invoke_agent, execute_tool and
@@ -21,35 +21,36 @@ var genAIInferenceOperations = []string{"chat", "text_completion", "generate_con
 
 // defaultFields are the field sources of each family when a rule does not
 // override them. They read both Jeeves attribute generations and the GenAI and
-// DB semantic conventions (current keys first, deprecated keys after).
+// DB semantic conventions (current keys first, deprecated keys after);
+// docs/jeeves-telemetry.md describes the attributes.
 func defaultFields() [familyCount]map[string]Field {
 	return [familyCount]map[string]Field{
 		FamilyPipeline: {
 			"pipeline": {Attributes: []string{"jeeves.pipeline.name", "pipeline_name"}, Default: "unknown"},
-			"status":   {Attributes: []string{"pipeline.status"}, Fallback: FallbackSpanStatus, Transform: TransformLower},
-			"reason":   {Attributes: []string{"termination.reason"}, Transform: TransformSnake},
+			"status":   {Attributes: []string{"pipeline.status"}, Fallback: fallbackSpanStatusName, Transform: transformLowerName},
+			"reason":   {Attributes: []string{"termination.reason"}, Transform: transformSnakeName},
 		},
 		FamilyAgent: {
 			"agent":  {Attributes: []string{"jeeves.agent.name", "gen_ai.agent.name"}, Default: "unknown"},
-			"status": {Fallback: FallbackSpanStatus},
+			"status": {Fallback: fallbackSpanStatusName},
 		},
 		FamilyLLM: {
 			"provider":      {Attributes: []string{"jeeves.llm.provider", "gen_ai.provider.name", "gen_ai.system"}, Default: "unknown"},
 			"model":         {Attributes: []string{"jeeves.llm.model", "gen_ai.response.model", "gen_ai.request.model"}, Default: "default"},
-			"status":        {Fallback: FallbackSpanStatus},
+			"status":        {Fallback: fallbackSpanStatusName},
 			"input_tokens":  {Attributes: []string{"jeeves.llm.tokens.prompt", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"}},
 			"output_tokens": {Attributes: []string{"jeeves.llm.tokens.completion", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"}},
 		},
 		FamilyDB: {
 			"operation": {
-				Attributes: []string{"db.operation.name", "db.operation"}, Transform: TransformLower,
-				Then:    &Field{Attributes: []string{"db.query.summary"}, Transform: TransformFirstWordLower},
+				Attributes: []string{"db.operation.name", "db.operation"}, Transform: transformLowerName,
+				Then:    &Field{Attributes: []string{"db.query.summary"}, Transform: transformFirstWordLowerName},
 				Default: "other",
 			},
 		},
 		FamilyInterrupt: {
-			"kind":   {Attributes: []string{"jeeves.interrupt.kind", "interrupt.kind"}, Fallback: FallbackSpanNameSuffix, Default: "unknown", Transform: TransformSnake},
-			"status": {Attributes: []string{"jeeves.interrupt.status", "interrupt.status"}, Default: "unknown", Transform: TransformLower},
+			"kind":   {Attributes: []string{"jeeves.interrupt.kind", "interrupt.kind"}, Fallback: fallbackSpanNameSuffixName, Default: "unknown", Transform: transformSnakeName},
+			"status": {Attributes: []string{"jeeves.interrupt.status", "interrupt.status"}, Default: "unknown", Transform: transformLowerName},
 		},
 	}
 }
@@ -75,7 +76,7 @@ func DefaultRules() []Rule {
 			Name: "jeeves_agent_named", Family: "agent", SpanNames: []string{"agent.*"},
 			ExcludeSpanNames: []string{"agent.llm_call", "agent.tool_execution", "agent.process"},
 			Fields: map[string]Field{
-				"agent": {Fallback: FallbackSpanNameSuffix, Default: "unknown"},
+				"agent": {Fallback: fallbackSpanNameSuffixName, Default: "unknown"},
 			},
 		},
 		{

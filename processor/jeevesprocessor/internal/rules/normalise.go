@@ -7,8 +7,8 @@ func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 func isLower(b byte) bool { return b >= 'a' && b <= 'z' }
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
-// AppendLower appends s with ASCII letters lower-cased. Other bytes are kept.
-func AppendLower(buf []byte, s string) []byte {
+// appendLower appends s with ASCII letters lower-cased. Other bytes are kept.
+func appendLower(buf []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		b := s[i]
 		if isUpper(b) {
@@ -19,9 +19,9 @@ func AppendLower(buf []byte, s string) []byte {
 	return buf
 }
 
-// AppendFirstWordLower appends the first space-separated word of s, lower-cased
+// appendFirstWordLower appends the first space-separated word of s, lower-cased
 // ("SELECT users" → "select").
-func AppendFirstWordLower(buf []byte, s string) []byte {
+func appendFirstWordLower(buf []byte, s string) []byte {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
 		i++
@@ -30,15 +30,15 @@ func AppendFirstWordLower(buf []byte, s string) []byte {
 	for j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\n' {
 		j++
 	}
-	return AppendLower(buf, s[i:j])
+	return appendLower(buf, s[i:j])
 }
 
-// AppendSnake appends s in lower_snake_case: SCREAMING_SNAKE, PascalCase,
+// appendSnake appends s in lower_snake_case: SCREAMING_SNAKE, PascalCase,
 // camelCase, kebab-case and dotted names all become lower_snake
 // ("MAX_LLM_CALLS_EXCEEDED", "MaxLlmCallsExceeded" → "max_llm_calls_exceeded";
 // "LLMFailed" → "llm_failed"). Runs of separators collapse to one underscore
 // and leading or trailing separators are dropped. Non-ASCII bytes are kept.
-func AppendSnake(buf []byte, s string) []byte {
+func appendSnake(buf []byte, s string) []byte {
 	start := len(buf)
 	for i := 0; i < len(s); i++ {
 		b := s[i]

@@ -20,8 +20,8 @@ const (
 	familyCount
 )
 
-// FamilyNames maps configuration names to families.
-var FamilyNames = map[string]Family{
+// familyNames maps configuration names to families.
+var familyNames = map[string]Family{
 	"pipeline":  FamilyPipeline,
 	"agent":     FamilyAgent,
 	"llm":       FamilyLLM,
@@ -31,7 +31,7 @@ var FamilyNames = map[string]Family{
 
 // String returns the configuration name of the family.
 func (f Family) String() string {
-	for name, v := range FamilyNames {
+	for name, v := range familyNames {
 		if v == f {
 			return name
 		}

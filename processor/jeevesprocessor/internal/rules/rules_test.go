@@ -29,15 +29,15 @@ func TestAppendSnake(t *testing.T) {
 		"":                       "",
 		"résumé":                 "résumé",
 	} {
-		assert.Equal(t, want, string(AppendSnake(nil, in)), in)
+		assert.Equal(t, want, string(appendSnake(nil, in)), in)
 	}
 }
 
 func TestAppendFirstWordLowerAndLower(t *testing.T) {
-	assert.Equal(t, "select", string(AppendFirstWordLower(nil, "SELECT users")))
-	assert.Equal(t, "insert", string(AppendFirstWordLower(nil, "  INSERT\tINTO x")))
-	assert.Empty(t, string(AppendFirstWordLower(nil, "   ")))
-	assert.Equal(t, "abc-Ü", string(AppendLower(nil, "ABC-Ü")))
+	assert.Equal(t, "select", string(appendFirstWordLower(nil, "SELECT users")))
+	assert.Equal(t, "insert", string(appendFirstWordLower(nil, "  INSERT\tINTO x")))
+	assert.Empty(t, string(appendFirstWordLower(nil, "   ")))
+	assert.Equal(t, "abc-Ü", string(appendLower(nil, "ABC-Ü")))
 }
 
 type span struct {
@@ -138,7 +138,7 @@ func TestDefaultRules(t *testing.T) {
 			assert.Equal(t, tt.family != FamilyNone, ok)
 			assert.Equal(t, tt.family, m.Family)
 			if tt.family == FamilyNone {
-				assert.Equal(t, -1, m.Rule)
+				assert.Equal(t, NoRule, m.Rule)
 				assert.Zero(t, m.AttrFields)
 				assert.Zero(t, m.Len())
 				return
@@ -234,7 +234,8 @@ func TestGenerationWrap(t *testing.T) {
 	attrs := pcommon.NewMap()
 	attrs.PutStr("jeeves.pipeline.name", "a")
 	m := &Match{}
-	c.gen = ^uint32(0) - 1
+	c.seen.cur = ^uint32(0) - 1
+	c.scanned.cur = ^uint32(0) - 1
 	require.True(t, c.Classify("pipeline.execute", false, attrs, m))
 	// The wrap to 0 must forget attributes of earlier spans.
 	require.True(t, c.Classify("pipeline.execute", false, pcommon.NewMap(), m))
@@ -323,4 +324,96 @@ func TestCompileRejectsOverlongAttributeKeys(t *testing.T) {
 	_, err = Compile(MergeRules(DefaultRules(), nil), map[string][]Dimension{
 		"pipeline": {{Name: "env", Attributes: []string{long[:MaxAttributeKeyBytes-1]}}}})
 	assert.NoError(t, err, "255 bytes is allowed")
+}
+
+// Messages of configuration errors the other tests do not reach; the
+// connector's config tests and operators' logs rely on them word for word.
+func TestCompileErrorMessages(t *testing.T) {
+	tooMany := make([]Dimension, 12)
+	for i := range tooMany {
+		tooMany[i] = Dimension{Name: "d" + string(rune('a'+i)), Attributes: []string{"x"}}
+	}
+	_, err := Compile(MergeRules(DefaultRules(), []Rule{
+		{Name: "bad_then", Family: "db", SpanNames: []string{"x"}, Fields: map[string]Field{
+			"operation": {Attributes: []string{"a"}, Then: &Field{Transform: "upper"}},
+		}},
+	}), map[string][]Dimension{"agent": tooMany})
+	require.Error(t, err)
+	assert.Equal(t, `metrics.families.agent.dimensions: at most 11 dimensions, got 12
+metrics.rules[0] (bad_then).fields.operation: then: transform must be one of lower, snake, first_word_lower or empty, got "upper"`, err.Error())
+
+	_, err = Compile([]Rule{{Family: "agent"}}, nil)
+	require.Error(t, err)
+	assert.Equal(t, "rules[0] needs span_names or when, otherwise it matches every span", err.Error(), "a rule MergeRules did not name")
+}
+
+// Unknown fields of one rule are reported in name order, so the message does
+// not change from one start to the next.
+func TestCompileUnknownFieldsInOrder(t *testing.T) {
+	_, err := Compile([]Rule{{Name: "r", Family: "db", SpanNames: []string{"x"}, Origin: "r",
+		Fields: map[string]Field{"zeta": {}, "alpha": {}, "mid": {}}}}, nil)
+	require.Error(t, err)
+	assert.Equal(t, `r.fields: unknown field "alpha" for family db, want one of operation
+r.fields: unknown field "mid" for family db, want one of operation
+r.fields: unknown field "zeta" for family db, want one of operation`, err.Error())
+}
+
+// A span name's first byte rules most rules out before any name comparison;
+// rules that may match a name starting with anything must still be tried.
+func TestSpanNameFirstByte(t *testing.T) {
+	c, err := Compile([]Rule{
+		{Name: "empty_name", Family: "agent", SpanNames: []string{"", "zz"}},
+		{Name: "star", Family: "db", SpanNames: []string{"*"}, ExcludeSpanNames: []string{"skip*"}},
+	}, nil)
+	require.NoError(t, err)
+	for name, want := range map[string]Family{"": FamilyAgent, "zz": FamilyAgent, "z": FamilyDB, "abc": FamilyDB, "skip.me": FamilyNone} {
+		m, _ := classify(t, c, span{name: name})
+		assert.Equal(t, want, m.Family, "%q", name)
+	}
+
+	c, err = Compile([]Rule{{Name: "prefix", Family: "agent", SpanNames: []string{"agent.*", "run"}}}, nil)
+	require.NoError(t, err)
+	for name, want := range map[string]Family{"": FamilyNone, "agent.x": FamilyAgent, "run": FamilyAgent, "ru": FamilyNone, "b": FamilyNone} {
+		m, _ := classify(t, c, span{name: name})
+		assert.Equal(t, want, m.Family, "%q", name)
+	}
+}
+
+// Keys that share a probe hash (same length, first, middle and last byte)
+// stay apart, an absent key with that hash is not found, and a key added
+// twice is one entry, primary if either addition was.
+func TestKeySet(t *testing.T) {
+	require.Equal(t, keyHash("ab.cd"), keyHash("ax.yd"), "the test needs a probe hash collision")
+	ks := newKeySet(8)
+	assert.True(t, ks.empty())
+	ks.add("ab.cd", 1, false)
+	ks.add("ax.yd", 2, true)
+	ks.add("ab.cd", 1, true)
+	ks.add("ax.yd", 2, false)
+	ks.add("", 3, false)
+	assert.Len(t, ks.entries, 3)
+	assert.Equal(t, 2, ks.primaries)
+	for key, slot := range map[string]uint16{"ab.cd": 1, "ax.yd": 2, "": 3} {
+		assert.True(t, ks.mayHoldLen(len(key)), key)
+		assert.True(t, ks.mayHoldHash(keyHash(key)), key)
+		e := ks.find(key, keyHash(key))
+		require.NotNil(t, e, key)
+		assert.Equal(t, slot, e.slot, key)
+		assert.Equal(t, key != "", e.primary, key)
+	}
+	assert.Nil(t, ks.find("az.zd", keyHash("az.zd")))
+	assert.False(t, ks.mayHoldLen(4))
+	assert.False(t, ks.mayHoldLen(MaxAttributeKeyBytes))
+}
+
+// The bounds and names in limits.go agree with the families they describe.
+func TestFamilyBounds(t *testing.T) {
+	var names []string
+	for f := FamilyPipeline; f < familyCount; f++ {
+		assert.LessOrEqual(t, len(familyFields[f]), maxFixedFields, f.String())
+		assert.NotContains(t, familyFields[f], tokensTypeLabel, f.String())
+		names = append(names, f.String())
+	}
+	assert.Equal(t, familyList, strings.Join(names, ", "))
+	assert.Equal(t, maxFixedFields, len(familyFields[FamilyLLM]))
 }
