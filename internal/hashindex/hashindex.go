@@ -48,14 +48,14 @@ func (x *Index) Full() bool { return x.used >= x.limit }
 
 // Probe starts a lookup of hash h.
 func (x *Index) Probe(h uint64) Probe {
-	return Probe{slots: x.slots, mask: x.mask, i: h & x.mask, h: h}
+	return Probe{x: x, i: h & x.mask, h: h}
 }
 
-// Probe walks the positions stored under one hash.
+// Probe walks the positions stored under one hash. It is three words, so it
+// stays in registers; the index must not change while a probe is in use.
 type Probe struct {
-	slots   []slot
-	mask, i uint64
-	h       uint64
+	x    *Index
+	i, h uint64
 }
 
 // Next returns the next position stored with the probed hash, or -1 when
@@ -63,8 +63,8 @@ type Probe struct {
 // Next again on a mismatch.
 func (p *Probe) Next() int {
 	for {
-		s := p.slots[p.i]
-		p.i = (p.i + 1) & p.mask
+		s := p.x.slots[p.i]
+		p.i = (p.i + 1) & p.x.mask
 		if s.pos == 0 {
 			return -1
 		}
