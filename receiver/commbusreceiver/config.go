@@ -151,8 +151,8 @@ type MetricsConfig struct {
 	SeriesExpiration time.Duration `mapstructure:"series_expiration"`
 }
 
-// defaultEventTypes is every kernel lifecycle event of COMMBUS.md (the
-// default of subscribe.event_types).
+// defaultEventTypes, the default of subscribe.event_types, is every kernel
+// process lifecycle event (see docs/commbus-protocol.md#kernel-events).
 var defaultEventTypes = []string{
 	translate.TypeProcessCreated, translate.TypeProcessStateChanged, translate.TypeProcessTerminated,
 	translate.TypeProcessResumed, translate.TypeProcessCancelled, translate.TypeResourceExhausted,

@@ -558,7 +558,8 @@ func TestListenConnectionLimit(t *testing.T) {
 	typ, reply, err := extra.ReadReply()
 	require.NoError(t, err)
 	assert.Equal(t, wire.TypeError, typ)
-	// A saturated server sends retryable and kernel_queue_capacity (COMMBUS.md);
+	// A saturated server sends retryable and kernel_queue_capacity
+	// (docs/commbus-protocol.md#retry-and-back-off);
 	// the capacity that is full here is max_connections.
 	assert.Equal(t, &wire.ProtocolError{Code: wire.CodeResourceExhausted, Message: "connection limit reached (2); retry shortly", Retryable: true, QueueCapacity: 2}, reply.Err)
 	_, _, err = extra.ReadReply()

@@ -6,7 +6,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-// Event types of COMMBUS.md that the translator gives meaning to.
+// Event types the translator gives meaning to (see
+// docs/commbus-protocol.md#kernel-events).
 const (
 	TypeProcessCreated      = "process.created"
 	TypeProcessStateChanged = "process.state_changed"
@@ -69,7 +70,8 @@ func sourceLabel(source string) string {
 	return "worker"
 }
 
-// Interrupt kinds and statuses (TELEMETRY.md).
+// Interrupt kinds and statuses (see docs/jeeves-telemetry.md#interrupts and
+// docs/commbus-protocol.md#interrupts-from-the-bus).
 const (
 	kindClarification     = "clarification"
 	kindConfirmation      = "confirmation"
@@ -175,7 +177,7 @@ func severity(eventType string, fields map[string]any) (plog.SeverityNumber, str
 }
 
 // userTextFields lists, per event type, the payload fields that carry user
-// text (COMMBUS.md, Privacy).
+// text (see docs/commbus-protocol.md#privacy).
 var userTextFields = map[string][]string{
 	"ClarificationRequested": {"question"},
 	"PipelineStarted":        {"query"},

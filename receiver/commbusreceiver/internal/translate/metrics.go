@@ -9,7 +9,7 @@ import (
 	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
 )
 
-// Metric names.
+// Metric names (see docs/commbus-protocol.md#metrics-from-the-bus).
 const (
 	metricEvents          = "jeeves_commbus_events_total"
 	metricInterrupts      = "jeeves_interrupts_total"

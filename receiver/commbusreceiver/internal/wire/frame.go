@@ -3,7 +3,7 @@
 //
 // A frame is [u32 big-endian length][u8 frame type][msgpack payload]; length
 // counts the type byte plus the payload. Length 0 is invalid and the largest
-// accepted length is MaxFrameLength (5 MiB).
+// accepted length is MaxFrameLength (5 MiB). See docs/commbus-protocol.md.
 package wire // import "github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/wire"
 
 import (

@@ -30,8 +30,8 @@ func unhex(t testing.TB, s string) []byte {
 }
 
 // publishFrameHex is a commbus.Publish REQUEST written by hand from
-// COMMBUS.md: u32 BE length (type byte + payload), type 0x01, then a msgpack
-// fixmap of four str keys.
+// docs/commbus-protocol.md#framing: u32 BE length (type byte + payload),
+// type 0x01, then a msgpack fixmap of four str keys.
 const publishFrameHex = `
 00 00 00 6b                         # length 107 = 1 type byte + 106 payload bytes
 01                                  # REQUEST
