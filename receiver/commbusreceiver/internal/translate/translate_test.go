@@ -753,3 +753,50 @@ func TestTimestampBounds(t *testing.T) {
 	}
 	assert.Equal(t, pcommon.Timestamp(maxMs*1_000_000), lrs.At(4).Timestamp())
 }
+
+// lifecycleStream is 1000 complete kernel process lifecycles (6 events each,
+// distinct pids), as the subscriber receives them.
+func lifecycleStream() []Event {
+	evs := make([]Event, 0, 6000)
+	add := func(typ, payload string, ms int64) {
+		evs = append(evs, Event{EventType: typ, Payload: payload, Source: "kernel", TimestampMs: 1_790_000_000_000 + ms, Received: t0})
+	}
+	for i := range 1000 {
+		pid := `"pid":"proc-` + strconv.Itoa(i) + `"`
+		ms := int64(i) * 10
+		add("process.created", `{`+pid+`,"request_id":"req-`+strconv.Itoa(i)+`","user_id":"u-1","session_id":"sess-1"}`, ms)
+		add("process.state_changed", `{`+pid+`,"old_state":"READY","new_state":"RUNNING","reason":"scheduled","session_id":"sess-1"}`, ms+1)
+		add("process.state_changed", `{`+pid+`,"old_state":"RUNNING","new_state":"WAITING","reason":"clarification requested","session_id":"sess-1"}`, ms+2)
+		add("process.resumed", `{`+pid+`,"session_id":"sess-1"}`, ms+3)
+		add("resource.exhausted", `{`+pid+`,"session_id":"sess-1","reason":"max_llm_calls_exceeded","usage":{"llm_calls":50,"tool_calls":3,"agent_hops":7,"tokens_in":1200,"tokens_out":800}}`, ms+4)
+		add("process.terminated", `{`+pid+`,"session_id":"sess-1"}`, ms+5)
+	}
+	return evs
+}
+
+// BenchmarkTranslate measures translation alone (no wire decoding) per
+// kernel lifecycle event: with all three signals, and with metrics only (the
+// payload parse, the process table and the series tables), starting a new
+// batch every 512 events as the receiver does.
+func BenchmarkTranslate(b *testing.B) {
+	for _, bc := range []struct {
+		name         string
+		logs, traces bool
+	}{{"all", true, true}, {"metrics_only", false, false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg := testConfig()
+			cfg.Logs, cfg.Traces = bc.logs, bc.traces
+			cfg.MaxOpenProcesses, cfg.UserTextMaxBytes = 10000, 256
+			tr := New(cfg)
+			evs := lifecycleStream()
+			batch := tr.NewBatch()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				tr.Translate(&evs[i%len(evs)], batch)
+				if i%512 == 511 {
+					batch = tr.NewBatch()
+				}
+			}
+		})
+	}
+}
