@@ -258,7 +258,9 @@ func (r *commbusReceiver) flushLoop(ctx context.Context) {
 	}
 }
 
-// flush expires orphans (when expire) and emits the cumulative metrics.
+// flush expires orphans (when expire) and emits the cumulative metrics; the
+// translator drops idle metric series on the way and reports the
+// observations folded into overflow series, counted here.
 func (r *commbusReceiver) flush(ctx context.Context, now time.Time, expire bool) {
 	r.mu.Lock()
 	var batch *translate.Batch
