@@ -27,10 +27,10 @@ func (r *reservoir) add(e Exemplar) {
 	}
 }
 
-// MaxHeldFlushes is how many flushes an undecided exemplar is held before it
+// maxHeldFlushes is how many flushes an undecided exemplar is held before it
 // is dropped, so a trace the sampler never decides (or forgot) cannot keep a
 // reservoir slot forever.
-const MaxHeldFlushes = 8
+const maxHeldFlushes = 8
 
 // drain appends the exemplars to emit to out, in the order they came, and
 // keeps only the undecided ones (in order) for the next flush; they keep
@@ -45,7 +45,7 @@ func (r *reservoir) drain(out []Exemplar, keep KeepExemplarFunc) []Exemplar {
 		if keep != nil {
 			kept, decided := keep(e.TraceID)
 			if !decided {
-				if e.held++; e.held <= MaxHeldFlushes {
+				if e.held++; e.held <= maxHeldFlushes {
 					r.items[held] = e
 					held++
 				}

@@ -17,9 +17,9 @@ import (
 	"github.com/jeeves/otelcol-jeeves/internal/hashindex"
 )
 
-// OverflowLabel is the only label of the series that collects observations
+// overflowLabel is the only label of the series that collects observations
 // beyond the series limit (the name the OpenTelemetry SDKs use).
-const OverflowLabel = "otel.metric.overflow"
+const overflowLabel = "otel.metric.overflow"
 
 // Spec describes one table: the label names of its series and the metrics it
 // emits from them (a counter, a histogram, or both from the same series).
@@ -57,7 +57,7 @@ type Exemplar struct {
 
 // KeepExemplarFunc tells, at flush time, whether an exemplar of the given
 // trace may be emitted. decided=false holds the exemplar for a later flush
-// (in its reservoir slot, for at most MaxHeldFlushes flushes); decided with
+// (in its reservoir slot, for at most maxHeldFlushes flushes); decided with
 // keep=false discards it.
 type KeepExemplarFunc func(traceID pcommon.TraceID) (keep, decided bool)
 
@@ -126,9 +126,6 @@ type Table struct {
 func NewTable(spec Spec) *Table {
 	return &Table{spec: spec, seed: maphash.MakeSeed(), index: hashindex.New(spec.Limit)}
 }
-
-// Spec returns the table spec.
-func (t *Table) Spec() *Spec { return &t.spec }
 
 // Len returns the series held, the overflow series included.
 func (t *Table) Len() int {
@@ -299,7 +296,7 @@ func (t *Table) AppendTo(ms pmetric.MetricSlice, now pcommon.Timestamp, keep Kee
 
 func (t *Table) putLabels(attrs pcommon.Map, s *Series) {
 	if s.overflow {
-		attrs.PutStr(OverflowLabel, "true")
+		attrs.PutStr(overflowLabel, "true")
 		return
 	}
 	attrs.EnsureCapacity(len(s.labels))

@@ -186,9 +186,9 @@ func TestKeepExemplarHook(t *testing.T) {
 	assert.Zero(t, r.n)
 	lastEmitted := []pcommon.TraceID{{11}, {12}, {13}}
 
-	// An exemplar that stays undecided is dropped after MaxHeldFlushes flushes.
+	// An exemplar that stays undecided is dropped after maxHeldFlushes flushes.
 	r.add(Exemplar{TraceID: pcommon.TraceID{30}})
-	for range MaxHeldFlushes {
+	for range maxHeldFlushes {
 		assert.Equal(t, lastEmitted, traceIDs(r.drain(nil, func(pcommon.TraceID) (bool, bool) { return false, false })))
 		assert.Equal(t, 1, r.n)
 	}

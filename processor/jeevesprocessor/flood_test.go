@@ -118,7 +118,7 @@ func TestFloodStaysBounded(t *testing.T) {
 
 	for _, td := range h.conn.m.agg.tables {
 		if td.table.Len() > 0 {
-			assert.LessOrEqual(t, td.table.Len(), limit+1, td.table.Spec().Labels)
+			assert.LessOrEqual(t, td.table.Len(), limit+1, td.name)
 		}
 	}
 	assert.Equal(t, limit+1, h.conn.m.agg.spm.table.Len())
