@@ -177,13 +177,13 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 	if in.hasTH {
 		est += spanThresholdBytes
 	}
-	if !t.makeRoom(id, est, rs, ss, *rh, *sh, out) {
+	e, ok := t.makeRoom(id, est, rs, ss, *rh, *sh, out)
+	if !ok {
 		rule, _ := t.cache.get(id)
 		t.late(span, raw, in, rule, out)
 		return
 	}
 	t.ensureHolders(rs, ss, rh, sh)
-	e := t.traces[id]
 	if e == nil {
 		e = &traceEntry{id: id, firstSeen: now, bytes: traceFixedBytes}
 		t.traces[id] = e
@@ -199,10 +199,11 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 }
 
 // makeRoom decides traces early (forcedVictim first) until a span of est
-// bytes of trace id fits under max_bytes and max_traces. It reports false
-// when one of those decisions was of the span's own trace, which the span
-// must then follow as a late span.
-func (t *tail) makeRoom(id pcommon.TraceID, est int64, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh *resHolder, sh *scopeHolder, out *output) bool {
+// bytes of trace id fits under max_bytes and max_traces, and returns the
+// trace's entry (nil for a new trace). It reports false when one of those
+// decisions was of the span's own trace, which the span must then follow as
+// a late span.
+func (t *tail) makeRoom(id pcommon.TraceID, est int64, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, rh *resHolder, sh *scopeHolder, out *output) (*traceEntry, bool) {
 	for {
 		e := t.traces[id]
 		need := est + t.entryBytesNeeded(e, sh) + holderBytesNeeded(rs, ss, rh, sh)
@@ -212,11 +213,11 @@ func (t *tail) makeRoom(id pcommon.TraceID, est int64, rs ptrace.ResourceSpans, 
 		case e == nil && len(t.traces) >= t.maxTr:
 			t.stats.ForcedMaxTraces++
 		default:
-			return true
+			return e, true
 		}
 		t.decide(t.forcedVictim(), out)
 		if _, ok := t.cache.get(id); ok {
-			return false
+			return nil, false
 		}
 	}
 }
