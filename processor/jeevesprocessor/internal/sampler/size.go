@@ -15,8 +15,8 @@ const (
 	attrFixedBytes     = 64
 	eventFixedBytes    = 80
 	linkFixedBytes     = 112
-	traceFixedBytes    = 256 // our per-trace entry with its first group, and its map slot
-	groupFixedBytes    = 112 // one more resource/scope group in a trace, with room for 8 spans
+	traceFixedBytes    = 256 // our per-trace entry and its map slot
+	groupFixedBytes    = 112 // each resource/scope group of a trace (the first one too), with room for 8 spans
 	resourceFixedBytes = 96  // a shared copy of a resource, or of a scope
 )
 

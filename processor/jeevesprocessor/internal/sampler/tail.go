@@ -191,7 +191,8 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 		t.bytes += traceFixedBytes
 	}
 	t.add(e, span, in, *sh, est, now)
-	// Only a span larger than max_bytes on its own gets here over the bound: decide it now.
+	// makeRoom reserved what add charged, so only a span larger than max_bytes on its own gets
+	// here over the bound: decide it now.
 	for t.bytes > t.maxB && t.oldest != nil {
 		t.stats.ForcedMaxBytes++
 		t.decide(t.oldest, out)
@@ -226,7 +227,7 @@ func (t *tail) makeRoom(id pcommon.TraceID, est int64, rs ptrace.ResourceSpans, 
 // (e nil: a new trace) and its group (a scope the trace has no spans of yet).
 func (t *tail) entryBytesNeeded(e *traceEntry, sh *scopeHolder) int64 {
 	if e == nil {
-		return traceFixedBytes
+		return traceFixedBytes + groupFixedBytes // add charges the new trace's first group too
 	}
 	if e.findGroup(sh) < 0 {
 		return groupFixedBytes

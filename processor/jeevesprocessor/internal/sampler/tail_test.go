@@ -452,6 +452,39 @@ func TestTailBoundPrefersTracesWithRoot(t *testing.T) {
 	assert.Equal(t, "latency", v.Str())
 }
 
+// TestTailMaxBytesPrefersTracesWithRoot: with max_bytes one byte short of what a third trace
+// needs, exactly one trace is decided early, and it is the one whose root arrived, not the older one
+// still waiting for its root (what a new trace needs includes its first group).
+func TestTailMaxBytesPrefersTracesWithRoot(t *testing.T) {
+	slow, done, third := uint64(1), uint64(2), uint64(3)
+	feed := func(tl Sampler) {
+		require.Zero(t, tl.Consume(batch("svc", spanSpec{trace: slow, span: 2, parent: 1})).SpanCount())
+		require.Zero(t, tl.Consume(batch("svc", spanSpec{trace: done, span: 1, parent: -1})).SpanCount())
+		tl.Consume(batch("svc", spanSpec{trace: third, span: 2, parent: 1}))
+	}
+	mod := func(maxBytes int64) func(*Config) {
+		return func(c *Config) {
+			c.DecisionWait = time.Hour
+			c.RootSpanGrace = time.Hour
+			c.Percentage = neverKept
+			c.MaxBytes = maxBytes
+		}
+	}
+	roomy, _ := newTestTail(t, mod(1<<30))
+	feed(roomy)
+	all := roomy.Stats().BytesInMemory
+
+	tl, _ := newTestTail(t, mod(all-1))
+	feed(tl)
+	st := tl.Stats()
+	assert.Equal(t, uint64(1), st.ForcedMaxBytes)
+	assert.LessOrEqual(t, st.BytesInMemory, all-1)
+	_, decided := tl.ExemplarDecision(testTraceID(done))
+	assert.True(t, decided, "the trace with its root is decided first")
+	_, decided = tl.ExemplarDecision(testTraceID(slow))
+	assert.False(t, decided, "the older trace waiting for its root is not")
+}
+
 // TestTailStampsEachSpanByItsOwnThreshold: a kept trace whose spans arrived with different th values,
 // over several resources and calls, leaves with each span's own th where it is at least the stamp
 // and the stamp elsewhere, for a rule that keeps everything (th:0) and for the probability rule.
