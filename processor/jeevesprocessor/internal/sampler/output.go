@@ -11,8 +11,12 @@ import "go.opentelemetry.io/collector/pdata/ptrace"
 // Buffered spans of traces decided now (tail) go under one ResourceSpans per resource holder and
 // one ScopeSpans per scope holder.
 type output struct {
-	td   ptrace.Traces
+	td   ptrace.Traces // copies of spans of the batch being read
 	used bool
+	// decided holds the buffered spans of traces decided during the call; they follow the copies in
+	// the forwarded batch.
+	decided     ptrace.Traces
+	usedDecided bool
 
 	// The incoming resource and scope being read, and their copies once a span was added under them.
 	inRS             ptrace.ResourceSpans
@@ -74,7 +78,11 @@ func (o *output) scope(sh *scopeHolder) ptrace.ScopeSpans {
 	}
 	rs, ok := o.res[sh.res]
 	if !ok {
-		rs = o.batch().ResourceSpans().AppendEmpty()
+		if !o.usedDecided {
+			o.usedDecided = true
+			o.decided = ptrace.NewTraces()
+		}
+		rs = o.decided.ResourceSpans().AppendEmpty()
 		sh.res.rs.Resource().CopyTo(rs.Resource())
 		rs.SetSchemaUrl(sh.res.rs.SchemaUrl())
 		o.res[sh.res] = rs
@@ -86,10 +94,18 @@ func (o *output) scope(sh *scopeHolder) ptrace.ScopeSpans {
 	return ss
 }
 
-// traces returns the built batch, or the shared empty one when nothing was added.
+// traces returns the built batch: the copies in the order they were read, then the traces decided
+// during the call; or the shared empty batch when nothing was added.
 func (o *output) traces() ptrace.Traces {
-	if !o.used {
+	switch {
+	case o.used && o.usedDecided:
+		o.decided.ResourceSpans().MoveAndAppendTo(o.td.ResourceSpans())
+		return o.td
+	case o.used:
+		return o.td
+	case o.usedDecided:
+		return o.decided
+	default:
 		return nothing
 	}
-	return o.td
 }

@@ -523,3 +523,26 @@ func TestTailStampsEachSpanByItsOwnThreshold(t *testing.T) {
 		})
 	}
 }
+
+// TestTailForwardOrder: within one call, the late spans of kept traces come first, in the order
+// they were read, and the traces the call decided follow them, as when late spans stayed in place.
+func TestTailForwardOrder(t *testing.T) {
+	tl, _ := newTestTail(t, func(c *Config) {
+		c.MaxTraces = 1
+		c.DecisionWait = time.Hour
+		c.RootSpanGrace = time.Hour
+		c.Percentage = 100
+	})
+	a, b := uint64(1), uint64(2)
+	require.Zero(t, tl.Consume(batch("svc-a", spanSpec{trace: a, span: 1, parent: -1})).SpanCount())
+	in := batch("svc-b", spanSpec{trace: b, span: 1, parent: -1}) // forces a's decision
+	appendBatch(in, "svc-a-late", spanSpec{trace: a, span: 2, parent: 1})
+	out := tl.Consume(in)
+	require.Equal(t, 2, out.SpanCount())
+	var services []string
+	for _, rs := range out.ResourceSpans().All() {
+		v, _ := rs.Resource().Attributes().Get("service.name")
+		services = append(services, v.Str())
+	}
+	assert.Equal(t, []string{"svc-a-late", "svc-a"}, services)
+}
