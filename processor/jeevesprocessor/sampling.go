@@ -80,8 +80,9 @@ func (s *samplingState) forward(ctx context.Context, td ptrace.Traces) {
 	s.fwdMu.RLock()
 	defer s.fwdMu.RUnlock()
 	if s.closed {
-		// Unreachable in the collector's shutdown order (the face drains
-		// before it closes and nothing arrives after); counted all the same.
+		// Does not happen when the collector stops its components one after
+		// another, upstream first (the face drains before it closes, and
+		// nothing arrives after); counted all the same.
 		s.tb.ConnectorJeevesSamplingForwardErrors.Add(ctx, int64(n))
 		return
 	}

@@ -235,7 +235,7 @@ func TestSamplingLifecycle(t *testing.T) {
 			require.NoError(t, c.Shutdown(context.Background()))
 			require.NoError(t, c.Shutdown(context.Background()))
 
-			// Start twice, Shutdown twice; the engine is released.
+			// Start twice, Shutdown twice; the connector object is released.
 			c, err = f.CreateTracesToTraces(context.Background(), set, cfg, consumertest.NewNop())
 			require.NoError(t, err)
 			host := componenttest.NewNopHost()
@@ -257,7 +257,7 @@ func TestSamplingRejectsInvalidConfigAtCreate(t *testing.T) {
 	_, err := NewFactory().CreateTracesToTraces(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.EqualError(t, err, "sampling.percentage must be in (0, 100], got 0")
 	connectors.mu.Lock()
-	assert.Empty(t, connectors.byID, "a failed create releases its engine")
+	assert.Empty(t, connectors.byID, "a failed create releases its connector object")
 	connectors.mu.Unlock()
 }
 
