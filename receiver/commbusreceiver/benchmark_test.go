@@ -6,7 +6,6 @@ package commbusreceiver
 import (
 	"bytes"
 	"context"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,14 +37,9 @@ func benchStream(tb testing.TB, processes int, subID string) ([]byte, int) {
 		n++
 	}
 	for i := range processes {
-		pid := `"pid":"proc-` + strconv.Itoa(i) + `"`
-		ms := int64(i) * 10
-		add("process.created", `{`+pid+`,"request_id":"req-`+strconv.Itoa(i)+`","user_id":"u-1","session_id":"sess-1"}`, ms)
-		add("process.state_changed", `{`+pid+`,"old_state":"READY","new_state":"RUNNING","reason":"scheduled","session_id":"sess-1"}`, ms+1)
-		add("process.state_changed", `{`+pid+`,"old_state":"RUNNING","new_state":"WAITING","reason":"clarification requested","session_id":"sess-1"}`, ms+2)
-		add("process.resumed", `{`+pid+`,"session_id":"sess-1"}`, ms+3)
-		add("resource.exhausted", `{`+pid+`,"session_id":"sess-1","reason":"max_llm_calls_exceeded","usage":{"llm_calls":50,"tool_calls":3,"agent_hops":7,"tokens_in":1200,"tokens_out":800}}`, ms+4)
-		add("process.terminated", `{`+pid+`,"session_id":"sess-1"}`, ms+5)
+		for _, e := range testkernel.Lifecycle(i) {
+			add(e.Type, e.Payload, e.OffsetMs)
+		}
 	}
 	return buf.Bytes(), n
 }

@@ -21,6 +21,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/testkernel"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -762,14 +764,9 @@ func lifecycleStream() []Event {
 		evs = append(evs, Event{EventType: typ, Payload: payload, Source: "kernel", TimestampMs: 1_790_000_000_000 + ms, Received: t0})
 	}
 	for i := range 1000 {
-		pid := `"pid":"proc-` + strconv.Itoa(i) + `"`
-		ms := int64(i) * 10
-		add("process.created", `{`+pid+`,"request_id":"req-`+strconv.Itoa(i)+`","user_id":"u-1","session_id":"sess-1"}`, ms)
-		add("process.state_changed", `{`+pid+`,"old_state":"READY","new_state":"RUNNING","reason":"scheduled","session_id":"sess-1"}`, ms+1)
-		add("process.state_changed", `{`+pid+`,"old_state":"RUNNING","new_state":"WAITING","reason":"clarification requested","session_id":"sess-1"}`, ms+2)
-		add("process.resumed", `{`+pid+`,"session_id":"sess-1"}`, ms+3)
-		add("resource.exhausted", `{`+pid+`,"session_id":"sess-1","reason":"max_llm_calls_exceeded","usage":{"llm_calls":50,"tool_calls":3,"agent_hops":7,"tokens_in":1200,"tokens_out":800}}`, ms+4)
-		add("process.terminated", `{`+pid+`,"session_id":"sess-1"}`, ms+5)
+		for _, e := range testkernel.Lifecycle(i) {
+			add(e.Type, e.Payload, e.OffsetMs)
+		}
 	}
 	return evs
 }
