@@ -68,3 +68,40 @@ func TestZeroLimitHoldsOne(t *testing.T) {
 	assert.True(t, x.Insert(1, 0))
 	assert.False(t, x.Insert(2, 1))
 }
+
+// FuzzIndexAgreesWithMap inserts keys whose hashes are forced to collide
+// often (the fuzzer picks the hash bits), up to a small limit, and checks
+// every lookup against a map: nothing inserted is lost, nothing absent is
+// found, and the limit is never exceeded.
+func FuzzIndexAgreesWithMap(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 1, 2, 3, 255, 0}, uint8(4))
+	f.Add([]byte("collide collide collide"), uint8(50))
+	f.Fuzz(func(t *testing.T, ops []byte, limit uint8) {
+		x := New(int(limit))
+		type entry struct {
+			pos int
+			h   uint64
+		}
+		var keys []string
+		model := map[string]entry{}
+		for i, b := range ops {
+			key := string([]byte{b, byte(i % 7)})
+			h := uint64(b & 0x0f) // 16 distinct hashes: heavy collisions
+			if e, ok := model[key]; ok {
+				require.Equal(t, e.pos, find(&x, keys, h, key))
+				continue
+			}
+			require.Equal(t, -1, find(&x, keys, h, key))
+			if x.Insert(h, len(keys)) {
+				model[key] = entry{pos: len(keys), h: h}
+				keys = append(keys, key)
+			} else {
+				require.True(t, x.Full())
+			}
+			require.LessOrEqual(t, x.Len(), x.Limit())
+		}
+		for k, e := range model {
+			require.Equal(t, e.pos, find(&x, keys, e.h, k))
+		}
+	})
+}
