@@ -46,9 +46,8 @@ type samplingFace struct {
 	s *samplingState
 }
 
-// Capabilities: the face only reads the batch (the sampler holds buffered
-// spans without changing them and copies only what it forwards), so the
-// collector need not clone every batch for it.
+// Capabilities: the face only reads the batch; the sampler copies the spans
+// it buffers or forwards, so the collector need not clone every batch for it.
 func (f *samplingFace) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }

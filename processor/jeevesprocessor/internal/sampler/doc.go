@@ -41,8 +41,7 @@
 //
 // # Tail mode
 //
-// Tail holds the spans of undecided traces in a buffer (the incoming spans themselves, never
-// modified; copies only under pdata's proto pooling, see keep.go); a trace is decided DecisionWait after its
+// Tail copies the spans of undecided traces into a buffer; a trace is decided DecisionWait after its
 // first span arrived, or RootSpanGrace after its root span (no parent span id) arrived if that is
 // sooner — a short grace rather than deciding at once, because the root's batch often arrives before
 // the batches of downstream services. With RootSpanGrace 0 the trace is decided inside the Consume

@@ -24,8 +24,6 @@ type tail struct {
 	maxB    int64
 	prob    stamp
 	tick    time.Duration
-	// keepSpan holds a buffered span past the call that brought it (keep.go).
-	keepSpan func(ptrace.Span) ptrace.Span
 
 	traces             map[pcommon.TraceID]*traceEntry
 	oldest, newest     *traceEntry // by first arrival
@@ -60,14 +58,9 @@ type scopeHolder struct {
 // service, and growing 1→2→4→8 would cost three more allocations.
 const groupInitialCap = 8
 
-// group holds the buffered spans of one trace that came in under one incoming scope. The spans are
-// the incoming ones themselves (see keepSpan), not copies: pdata allocates every span on its own and
-// copies every string and byte value out of the request when it unmarshals, so holding a span holds
-// that span alone, never the rest of its batch or the request's buffer. Only the spans of kept
-// traces are copied, into the forwarded batch, at decision.
 type group struct {
 	scope *scopeHolder
-	spans []ptrace.Span
+	spans ptrace.SpanSlice
 }
 
 type traceEntry struct {
@@ -114,22 +107,21 @@ func newTail(cfg Config, clock func() time.Time) (*tail, error) {
 		clock = time.Now
 	}
 	return &tail{
-		clock:    clock,
-		wait:     int64(cfg.DecisionWait),
-		grace:    int64(cfg.RootSpanGrace),
-		latency:  uint64(cfg.LatencyThreshold),
-		keepErr:  cfg.KeepErrors,
-		maxTr:    cfg.MaxTraces,
-		maxB:     cfg.MaxBytes,
-		prob:     newStamp(th),
-		tick:     max(min(maxTickInterval, cfg.DecisionWait/4), time.Millisecond),
-		keepSpan: spanKeeper(),
-		traces:   make(map[pcommon.TraceID]*traceEntry),
-		cache:    newDecisionCache(cfg.DecisionCacheSize),
+		clock:   clock,
+		wait:    int64(cfg.DecisionWait),
+		grace:   int64(cfg.RootSpanGrace),
+		latency: uint64(cfg.LatencyThreshold),
+		keepErr: cfg.KeepErrors,
+		maxTr:   cfg.MaxTraces,
+		maxB:    cfg.MaxBytes,
+		prob:    newStamp(th),
+		tick:    max(min(maxTickInterval, cfg.DecisionWait/4), time.Millisecond),
+		traces:  make(map[pcommon.TraceID]*traceEntry),
+		cache:   newDecisionCache(cfg.DecisionCacheSize),
 	}, nil
 }
 
-// Consume reads td without modifying it. Spans of undecided traces are held in the buffer;
+// Consume reads td without modifying it. Spans of undecided traces are copied into the buffer;
 // spans of traces already decided follow the decision: dropped ones are counted, kept ones are
 // copied into the result and annotated there. It returns what to forward at once: those late kept
 // spans plus any traces decided during the call (a bound was hit, or a root span arrived with
@@ -330,14 +322,16 @@ func (t *tail) release(h *holder, n int) {
 	}
 }
 
-// add holds span in e's buffer.
+// add copies span into e's buffer.
 func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder, est int64, now int64) {
 	gi := e.findGroup(sh)
 	if gi < 0 {
 		if e.groups == nil {
 			e.groups = e.firstGroup[:0:1]
 		}
-		e.groups = append(e.groups, group{scope: sh, spans: make([]ptrace.Span, 0, groupInitialCap)})
+		spans := ptrace.NewSpanSlice()
+		spans.EnsureCapacity(groupInitialCap)
+		e.groups = append(e.groups, group{scope: sh, spans: spans})
 		gi = len(e.groups) - 1
 		e.bytes += groupFixedBytes
 		t.bytes += groupFixedBytes
@@ -369,7 +363,7 @@ func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder
 			e.thresholds = new([]spanThreshold)
 		}
 		*e.thresholds = append(*e.thresholds, spanThreshold{
-			group: int32(gi), index: int32(len(e.groups[gi].spans)), threshold: in.threshold,
+			group: int32(gi), index: int32(e.groups[gi].spans.Len()), threshold: in.threshold,
 		})
 	}
 	if span.ParentSpanID().IsEmpty() && e.rootSeen == 0 {
@@ -380,7 +374,7 @@ func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder
 			t.pushRoot(e)
 		}
 	}
-	e.groups[gi].spans = append(e.groups[gi].spans, t.keepSpan(span))
+	span.CopyTo(e.groups[gi].spans.AppendEmpty())
 }
 
 // rule applies the keep rules to a trace; RuleNone means drop.
@@ -398,7 +392,7 @@ func (t *tail) rule(e *traceEntry) Rule {
 	return RuleNone
 }
 
-// decide removes e from the buffer, remembers the decision and, when kept, copies its spans to out,
+// decide removes e from the buffer, remembers the decision and, when kept, moves its spans to out,
 // annotated.
 func (t *tail) decide(e *traceEntry, out *output) {
 	r := t.rule(e)
@@ -409,7 +403,7 @@ func (t *tail) decide(e *traceEntry, out *output) {
 	t.bytes -= e.bytes
 	t.spans -= int(e.spans)
 	for _, g := range e.groups {
-		n := len(g.spans)
+		n := g.spans.Len()
 		t.release(&g.scope.holder, n)
 		t.release(&g.scope.res.holder, n)
 	}
@@ -426,19 +420,18 @@ func (t *tail) decide(e *traceEntry, out *output) {
 		thresholds = *e.thresholds
 	}
 	for gi, g := range e.groups {
-		dst := out.scope(g.scope).Spans()
-		dst.EnsureCapacity(dst.Len() + len(g.spans))
-		for i, span := range g.spans {
+		spans := g.spans
+		for i := range spans.Len() {
 			// The tracestate was read on arrival; only its th matters now.
 			var in incoming
 			if len(thresholds) > 0 && thresholds[0].group == int32(gi) && thresholds[0].index == int32(i) {
 				in.threshold, in.hasTH = thresholds[0].threshold, true
 				thresholds = thresholds[1:]
 			}
-			kept := dst.AppendEmpty()
-			span.CopyTo(kept)
-			t.annotate(kept, kept.TraceState().AsRaw(), in, r)
+			span := spans.At(i)
+			t.annotate(span, span.TraceState().AsRaw(), in, r)
 		}
+		spans.MoveAndAppendTo(out.scope(g.scope).Spans())
 	}
 	e.groups = nil
 	e.thresholds = nil
