@@ -572,6 +572,11 @@ func TestTailForwardErrorsAreCounted(t *testing.T) {
 	next.mu.Lock()
 	assert.Equal(t, want, int64(next.spans))
 	next.mu.Unlock()
+	// The counter is added right after the refusal returns: wait for it.
+	require.Eventually(t, func() bool {
+		_, err := h.tel.GetMetric("otelcol_connector_jeeves_sampling_forward_errors")
+		return err == nil
+	}, 5*time.Second, 5*time.Millisecond)
 	metadatatest.AssertEqualConnectorJeevesSamplingForwardErrors(t, h.tel, []metricdata.DataPoint[int64]{{Value: want}}, metricdatatest.IgnoreTimestamp())
 }
 
