@@ -572,10 +572,14 @@ func TestTailForwardErrorsAreCounted(t *testing.T) {
 	next.mu.Lock()
 	assert.Equal(t, want, int64(next.spans))
 	next.mu.Unlock()
-	// The counter is added right after the refusal returns: wait for it.
+	// The counter is added right after each refusal returns: wait until it has them all.
 	require.Eventually(t, func() bool {
-		_, err := h.tel.GetMetric("otelcol_connector_jeeves_sampling_forward_errors")
-		return err == nil
+		m, err := h.tel.GetMetric("otelcol_connector_jeeves_sampling_forward_errors")
+		if err != nil {
+			return false
+		}
+		sum, ok := m.Data.(metricdata.Sum[int64])
+		return ok && len(sum.DataPoints) == 1 && sum.DataPoints[0].Value == want
 	}, 5*time.Second, 5*time.Millisecond)
 	metadatatest.AssertEqualConnectorJeevesSamplingForwardErrors(t, h.tel, []metricdata.DataPoint[int64]{{Value: want}}, metricdatatest.IgnoreTimestamp())
 }
