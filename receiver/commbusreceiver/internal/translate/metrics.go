@@ -30,27 +30,24 @@ const defaultSeriesLimit = 5000
 // metricSpecs describe the aggregated families in the order they are
 // emitted; labels, names, units, descriptions and bounds are given only here.
 func metricSpecs(limit int, expiration time.Duration) [numFamilies]aggregate.Spec {
-	return [numFamilies]aggregate.Spec{
+	specs := [numFamilies]aggregate.Spec{
 		familyEvents: {
 			Labels:         []string{"event_type", "source"},
 			SumName:        metricEvents,
 			SumUnit:        "{event}",
 			SumDescription: "CommBus events received, by event type and source.",
-			Limit:          limit, Expiration: expiration,
 		},
 		familyInterrupts: {
 			Labels:         []string{"kind", "status"},
 			SumName:        metricInterrupts,
 			SumUnit:        "{interrupt}",
 			SumDescription: "Jeeves interrupts by kind and status, from process state changes and interrupt events.",
-			Limit:          limit, Expiration: expiration,
 		},
 		familyExhaustions: {
 			Labels:         []string{"resource"},
 			SumName:        metricExhaustions,
 			SumUnit:        "{exhaustion}",
 			SumDescription: "Resource quota exhaustions by resource.",
-			Limit:          limit, Expiration: expiration,
 		},
 		familyDurations: {
 			Labels:          []string{"outcome"},
@@ -58,9 +55,12 @@ func metricSpecs(limit int, expiration time.Duration) [numFamilies]aggregate.Spe
 			HistUnit:        "s",
 			HistDescription: "Duration of Jeeves processes from process.created to process.terminated or process.cancelled.",
 			Bounds:          durationBuckets,
-			Limit:           limit, Expiration: expiration,
 		},
 	}
+	for i := range specs {
+		specs[i].Limit, specs[i].Expiration = limit, expiration
+	}
+	return specs
 }
 
 // Metric families, indexes of metricTables.tables in emission order.
