@@ -29,6 +29,7 @@ type tableDef struct {
 	table   *aggregate.Table
 	fields  []int  // match field indexes, in label order
 	extra   string // name of a constant trailing label, or ""
+	aliases map[string]alias
 	active  atomic.Int64
 }
 
@@ -57,7 +58,9 @@ type aggregator struct {
 	pipelineExec, pipelineDur, termination *tableDef
 	agentExec, agentDur                    *tableDef
 	llmCalls, llmTokens, llmDur            *tableDef
-	dbDur, interrupt                       *tableDef
+	dbDur, dbQueries                       *tableDef
+	httpRequests, httpDur                  *tableDef
+	interrupt                              *tableDef
 	tables                                 []*tableDef
 
 	// cache resolves, with one lookup on a span's signature, every series
@@ -87,7 +90,9 @@ func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, now func()
 	a.pipelineExec, a.pipelineDur, a.termination = def(pipelineExecutions), def(pipelineDuration), def(terminations)
 	a.agentExec, a.agentDur = def(agentExecutions), def(agentDuration)
 	a.llmCalls, a.llmTokens, a.llmDur = def(llmCalls), def(llmTokens), def(llmDuration)
-	a.dbDur, a.interrupt = def(dbDuration), def(interrupts)
+	a.dbDur, a.dbQueries = def(dbDuration), def(dbQueries)
+	a.httpRequests, a.httpDur = def(httpRequests), def(httpDuration)
+	a.interrupt = def(interrupts)
 	return a, nil
 }
 
@@ -122,7 +127,7 @@ func newTableDef(ft familyTable, cfg *MetricsConfig, classifier *rules.Classifie
 	set := attribute.NewSet(attribute.String("metric", name))
 	return &tableDef{
 		name: name, attrSet: set, attrs: metric.WithAttributeSet(set),
-		table: aggregate.NewTable(spec), fields: fields, extra: ft.extra,
+		table: aggregate.NewTable(spec), fields: fields, extra: ft.extra, aliases: ft.aliases,
 	}
 }
 
@@ -183,7 +188,7 @@ func (a *aggregator) consumeSpan(span ptrace.Span, service string, serviceID uin
 	}
 	name, kind, status := span.Name(), span.Kind(), span.Status().Code()
 	m := a.match
-	a.classifier.Classify(name, status == ptrace.StatusCodeError, span.Attributes(), m)
+	a.classifier.Classify(name, kind, status == ptrace.StatusCodeError, span.Attributes(), m)
 
 	ent := a.cache.lookup(serviceID, name, kind, status, m)
 	if ent.spm == aggregate.RefUnresolved && (a.spm == nil || serviceID == 0) {
@@ -227,6 +232,10 @@ func (a *aggregator) consumeFamily(span ptrace.Span, ent *spanEntry, seconds flo
 		a.observe(a.series(a.llmDur, ent, slotLLMDuration, "", now), seconds, span)
 	case rules.FamilyDB:
 		a.observe(a.series(a.dbDur, ent, slotDBDuration, "", now), seconds, span)
+		a.series(a.dbQueries, ent, slotDBQueries, "", now).Add(1)
+	case rules.FamilyHTTP:
+		a.series(a.httpRequests, ent, slotHTTPRequests, "", now).Add(1)
+		a.observe(a.series(a.httpDur, ent, slotHTTPDuration, "", now), seconds, span)
 	case rules.FamilyInterrupt:
 		a.series(a.interrupt, ent, slotInterrupts, "", now).Add(1)
 	}
@@ -286,7 +295,9 @@ func (a *aggregator) collect(ctx context.Context) pmetric.Metrics {
 	}
 	for i, td := range a.tables {
 		moved = td.table.Expire(now) || moved
+		from := sm.Metrics().Len()
 		td.table.AppendTo(sm.Metrics(), now, keep)
+		appendAliases(sm.Metrics(), from, td.aliases)
 		deltas[i].overflowed, deltas[i].expired = td.table.TakeCounts()
 		td.active.Store(int64(td.table.Len()))
 	}
@@ -309,4 +320,22 @@ func (a *aggregator) collect(ctx context.Context) pmetric.Metrics {
 		return pmetric.NewMetrics()
 	}
 	return md
+}
+
+// appendAliases appends, for each metric from index from on that has an
+// alias, a copy under the alias name and description.
+func appendAliases(ms pmetric.MetricSlice, from int, aliases map[string]alias) {
+	if len(aliases) == 0 {
+		return
+	}
+	for i, end := from, ms.Len(); i < end; i++ {
+		al, ok := aliases[ms.At(i).Name()]
+		if !ok {
+			continue
+		}
+		dup := ms.AppendEmpty()
+		ms.At(i).CopyTo(dup)
+		dup.SetName(al.name)
+		dup.SetDescription(al.description)
+	}
 }

@@ -119,9 +119,9 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "invalid_rules"),
-			wantErr: "metrics.families: unknown family \"queue\", want one of pipeline, agent, llm, db, interrupt\n" +
+			wantErr: "metrics.families: unknown family \"queue\", want one of pipeline, agent, llm, db, interrupt, http\n" +
 				"metrics.rules[0] (catch_all) needs span_names or when, otherwise it matches every span\n" +
-				"metrics.rules[1] (odd).fields.model: transform must be one of lower, snake, first_word_lower or empty, got \"upper\"",
+				"metrics.rules[1] (odd).fields.model: transform must be one of lower, snake, first_word_lower, http_method, url_path or empty, got \"upper\"",
 		},
 	}
 	for _, tt := range tests {
@@ -151,7 +151,7 @@ func TestCreateRejectsInvalidRules(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Metrics.Rules = []rules.Rule{{Name: "x", Family: "nope", SpanNames: []string{"a"}}}
 	_, err := NewFactory().CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-	require.EqualError(t, err, `metrics.rules[0] (x).family must be one of pipeline, agent, llm, db, interrupt, got "nope"`)
+	require.EqualError(t, err, `metrics.rules[0] (x).family must be one of pipeline, agent, llm, db, interrupt, http, got "nope"`)
 }
 
 func TestCreateDefaultConfig(t *testing.T) {

@@ -32,7 +32,14 @@ type familyTable struct {
 	fields []int
 	extra  string // name of a constant trailing label ("type" for tokens), or ""
 	spec   aggregate.Spec
+	// aliases are further names (with their descriptions) under which the
+	// table's metric of a given name is emitted too: one set of series, two
+	// family names that dashboards read.
+	aliases map[string]alias
 }
+
+// alias is another name of an emitted metric.
+type alias struct{ name, description string }
 
 // spmTable is the Jaeger Monitor-tab table (the span_metrics connector's
 // default milliseconds buckets); its key is built from the span itself.
@@ -68,17 +75,27 @@ var (
 	}}
 	llmCalls = familyTable{family: rules.FamilyLLM, fields: []int{rules.LLMProvider, rules.LLMModel, rules.LLMStatus}, spec: aggregate.Spec{
 		SumName: "jeeves.llm.calls", SumUnit: "{call}", SumDescription: "LLM inference calls by provider, model and outcome.",
-	}}
+	}, aliases: map[string]alias{"jeeves.llm.calls": {"jeeves.llm.provider.calls", "LLM provider calls by provider, model and outcome (the series of jeeves.llm.calls)."}}}
 	llmTokens = familyTable{family: rules.FamilyLLM, fields: []int{rules.LLMProvider, rules.LLMModel}, extra: "type", spec: aggregate.Spec{
 		SumName: "jeeves.llm.tokens", SumUnit: "{token}", SumDescription: "LLM tokens by provider, model and type (input, output), counted on inference spans only.",
 	}}
 	llmDuration = familyTable{family: rules.FamilyLLM, fields: []int{rules.LLMProvider, rules.LLMModel}, spec: aggregate.Spec{
 		HistName: "jeeves.llm.duration", HistUnit: "s", HistDescription: "LLM inference call durations.",
 		Bounds: []float64{0.1, 0.5, 1, 2, 5, 10, 30, 60},
-	}}
+	}, aliases: map[string]alias{"jeeves.llm.duration": {"jeeves.llm.provider.duration", "LLM provider call durations (the series of jeeves.llm.duration)."}}}
 	dbDuration = familyTable{family: rules.FamilyDB, fields: []int{rules.DBOperation}, spec: aggregate.Spec{
 		HistName: "jeeves.db.query.duration", HistUnit: "s", HistDescription: "Database query durations by operation.",
 		Bounds: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1},
+	}}
+	dbQueries = familyTable{family: rules.FamilyDB, fields: []int{rules.DBSystem, rules.DBOperation, rules.DBStatus}, spec: aggregate.Spec{
+		SumName: "jeeves.db.queries", SumUnit: "{query}", SumDescription: "Database client queries by system, operation and outcome.",
+	}}
+	httpRequests = familyTable{family: rules.FamilyHTTP, fields: []int{rules.HTTPMethod, rules.HTTPEndpoint, rules.HTTPStatus}, spec: aggregate.Spec{
+		SumName: "jeeves.http.requests", SumUnit: "{request}", SumDescription: "HTTP server requests by method, endpoint (route) and response status code.",
+	}}
+	httpDuration = familyTable{family: rules.FamilyHTTP, fields: []int{rules.HTTPMethod, rules.HTTPEndpoint}, spec: aggregate.Spec{
+		HistName: "jeeves.http.request.duration", HistUnit: "s", HistDescription: "HTTP server request durations by method and endpoint (route).",
+		Bounds: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 	}}
 	interrupts = familyTable{family: rules.FamilyInterrupt, fields: []int{rules.InterruptKind, rules.InterruptStatus}, spec: aggregate.Spec{
 		SumName: "jeeves.interrupts", SumUnit: "{interrupt}", SumDescription: "Interrupts by kind and status.",
@@ -101,6 +118,11 @@ const (
 	slotLLMDuration     = 3
 
 	slotDBDuration = 0
+	slotDBQueries  = 1
+
+	slotHTTPRequests = 0
+	slotHTTPDuration = 1
+
 	slotInterrupts = 0
 
 	// numSlots is the most series a span of one family updates.

@@ -41,7 +41,11 @@ func TestPrometheusExporterNames(t *testing.T) {
 		"jeeves_llm_tokens_total":                          {"model", "provider", "type"},
 		"jeeves_llm_duration_seconds_bucket":               {"model", "provider"},
 		"jeeves_db_query_duration_seconds_bucket":          {"operation"},
-		"jeeves_interrupts_total":                          {"kind", "status"},
+		"jeeves_db_queries_total":                          {"operation", "status", "system"},
+		"jeeves_http_requests_total":                       {"endpoint", "method", "status"},
+		"jeeves_http_request_duration_seconds_bucket":      {"endpoint", "method"},
+		"jeeves_llm_provider_calls_total":                  {"model", "provider", "status"},
+		"jeeves_llm_provider_duration_seconds_bucket":      {"model", "provider"},
 		"jeeves_termination_total":                         {"pipeline", "reason"},
 		"traces_span_metrics_calls_total":                  {"service_name", "span_kind", "span_name", "status_code"},
 		"traces_span_metrics_duration_milliseconds_bucket": {"service_name", "span_kind", "span_name", "status_code"},
@@ -63,6 +67,8 @@ func TestPrometheusExporterNames(t *testing.T) {
 		"jeeves_agent_duration_seconds_bucket":             "0.01,0.05,0.1,0.5,1.0,2.0,5.0,10.0,+Inf",
 		"jeeves_llm_duration_seconds_bucket":               "0.1,0.5,1.0,2.0,5.0,10.0,30.0,60.0,+Inf",
 		"jeeves_db_query_duration_seconds_bucket":          "0.001,0.005,0.01,0.05,0.1,0.5,1.0,+Inf",
+		"jeeves_http_request_duration_seconds_bucket":      "0.005,0.01,0.025,0.05,0.1,0.25,0.5,1.0,2.5,5.0,10.0,+Inf",
+		"jeeves_llm_provider_duration_seconds_bucket":      "0.1,0.5,1.0,2.0,5.0,10.0,30.0,60.0,+Inf",
 		"traces_span_metrics_duration_milliseconds_bucket": "2.0,4.0,6.0,8.0,10.0,50.0,100.0,200.0,400.0,800.0,1000.0,1400.0,2000.0,5000.0,10000.0,15000.0,+Inf",
 	}
 	for name, le := range buckets {
@@ -74,6 +80,9 @@ func TestPrometheusExporterNames(t *testing.T) {
 	assert.Regexp(t, `jeeves_pipeline_duration_seconds_bucket\{[^}]*\} \d+ # \{(span_id="[0-9a-f]{16}",trace_id="[0-9a-f]{32}"|trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}")\}`, body)
 	// Exact values scraped: tokens of the first generation fixture.
 	assert.Contains(t, body, `jeeves_llm_tokens_total{model="gpt-4o",provider="openai",type="input"} 120`)
+	// The provider view is the same series under the plan's other name.
+	assert.Equal(t, scrapedValues(body, "jeeves_llm_calls_total"), scrapedValues(body, "jeeves_llm_provider_calls_total"))
+	assert.NotEmpty(t, scrapedValues(body, "jeeves_llm_calls_total"))
 	assert.Contains(t, body, `traces_span_metrics_calls_total{service_name="jeeves-gateway",span_kind="SPAN_KIND_SERVER",span_name="POST /api/v1/chat",status_code="STATUS_CODE_UNSET"} 1`)
 	t.Logf("scraped families:\n%s", strings.Join(sortedKeys(got), "\n"))
 }
@@ -126,6 +135,19 @@ func sortedKeys(m map[string][]string) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// scrapedValues returns the sample lines of one family with the family name
+// cut off, sorted: two families with the same series give the same list.
+func scrapedValues(body, family string) []string {
+	var out []string
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, family+"{"); ok {
+			out = append(out, rest)
+		}
 	}
 	sort.Strings(out)
 	return out

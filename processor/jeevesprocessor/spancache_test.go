@@ -25,7 +25,7 @@ func llmMatch(t *testing.T, provider, model string) *rules.Match {
 	attrs.PutStr("jeeves.llm.provider", provider)
 	attrs.PutStr("jeeves.llm.model", model)
 	m := &rules.Match{}
-	require.True(t, c.Classify("llm.provider.call", false, attrs, m))
+	require.True(t, c.Classify("llm.provider.call", ptrace.SpanKindInternal, false, attrs, m))
 	return m
 }
 

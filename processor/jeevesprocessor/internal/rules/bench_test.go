@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 type benchSpan struct {
@@ -104,12 +105,12 @@ func BenchmarkClassify(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			m := &Match{}
 			for _, s := range bc.spans { // grow the buffers
-				c.Classify(s.name, s.isError, s.attrs, m)
+				c.Classify(s.name, ptrace.SpanKindInternal, s.isError, s.attrs, m)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, s := range bc.spans {
-					c.Classify(s.name, s.isError, s.attrs, m)
+					c.Classify(s.name, ptrace.SpanKindInternal, s.isError, s.attrs, m)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bc.spans)), "ns/span")

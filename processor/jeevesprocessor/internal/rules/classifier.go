@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // fallback is where a label value comes from when no attribute gives one.
@@ -30,6 +31,8 @@ const (
 	transformLower
 	transformSnake
 	transformFirstWord
+	transformHTTPMethod
+	transformURLPath
 )
 
 // source is a compiled Field: where one label or number comes from.
@@ -49,6 +52,7 @@ type condition struct {
 
 type compiledRule struct {
 	family     Family
+	kinds      uint8  // bit k set: matches span kind k; 0 matches every kind
 	keys       keySet // attributes read by this rule's fields and dimensions
 	exact      []string
 	prefixes   []string
@@ -138,11 +142,14 @@ func (c *Classifier) DimensionNames(f Family) []string { return c.dimNames[f] }
 
 // Classify finds the first rule that matches the span and fills m with the
 // family and its field values. It returns false when no rule matches.
-func (c *Classifier) Classify(spanName string, isError bool, attrs pcommon.Map, m *Match) bool {
+func (c *Classifier) Classify(spanName string, kind ptrace.SpanKind, isError bool, attrs pcommon.Map, m *Match) bool {
 	c.seen.next()
 	condsScanned := false
 	for _, i := range c.candidates(spanName) {
 		r := &c.rules[i]
+		if r.kinds != 0 && (kind < 0 || kind > 7 || r.kinds&(1<<uint(kind)) == 0) {
+			continue
+		}
 		suffixAt, ok := r.matchName(spanName)
 		if !ok {
 			continue
@@ -395,6 +402,10 @@ func appendTransformed(buf []byte, s string, t transform) []byte {
 		return appendSnake(buf, s)
 	case transformFirstWord:
 		return appendFirstWordLower(buf, s)
+	case transformHTTPMethod:
+		return appendHTTPMethod(buf, s)
+	case transformURLPath:
+		return appendURLPath(buf, s)
 	}
 	return append(buf, s...)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // Compile checks and precompiles rules and per-family extra dimensions. It
@@ -123,7 +124,7 @@ func (cp *compiler) compileRule(where string, r Rule, familyDims [familyCount][]
 	if len(r.SpanNames) == 0 && len(r.When) == 0 {
 		cp.fail("%s needs span_names or when, otherwise it matches every span", where)
 	}
-	cr := compiledRule{family: f}
+	cr := compiledRule{family: f, kinds: cp.compileSpanKinds(where, r.SpanKinds)}
 	cr.exact, cr.prefixes = splitSpanNames(r.SpanNames)
 	cr.exExact, cr.exPrefixes = splitSpanNames(r.ExcludeSpanNames)
 	cr.conds = cp.compileConditions(where, r.When)
@@ -146,6 +147,30 @@ func splitSpanNames(patterns []string) (exact, prefixes []string) {
 		}
 	}
 	return exact, prefixes
+}
+
+// spanKindNames maps the span_kinds values to span kinds.
+var spanKindNames = map[string]ptrace.SpanKind{
+	"internal": ptrace.SpanKindInternal,
+	"server":   ptrace.SpanKindServer,
+	"client":   ptrace.SpanKindClient,
+	"producer": ptrace.SpanKindProducer,
+	"consumer": ptrace.SpanKindConsumer,
+}
+
+// compileSpanKinds returns the set of span kinds a rule matches, as a bit
+// per kind; 0 matches every kind.
+func (cp *compiler) compileSpanKinds(where string, kinds []string) uint8 {
+	var set uint8
+	for j, name := range kinds {
+		k, ok := spanKindNames[name]
+		if !ok {
+			cp.fail("%s.span_kinds[%d] must be one of server, client, internal, producer, consumer, got %q", where, j, name)
+			continue
+		}
+		set |= 1 << uint(k)
+	}
+	return set
 }
 
 func (cp *compiler) compileConditions(where string, when []Condition) []condition {
@@ -197,7 +222,7 @@ func (cp *compiler) compileField(f Field, numeric bool) (source, error) {
 		return src, fmt.Errorf("fallback must be one of span_status, span_name_suffix or empty, got %q", f.Fallback)
 	}
 	if src.transform, ok = parseTransform(f.Transform); !ok {
-		return src, fmt.Errorf("transform must be one of lower, snake, first_word_lower or empty, got %q", f.Transform)
+		return src, fmt.Errorf("transform must be one of lower, snake, first_word_lower, http_method, url_path or empty, got %q", f.Transform)
 	}
 	return src, nil
 }
@@ -224,6 +249,10 @@ func parseTransform(name string) (transform, bool) {
 		return transformSnake, true
 	case transformFirstWordLowerName:
 		return transformFirstWord, true
+	case transformHTTPMethodName:
+		return transformHTTPMethod, true
+	case transformURLPathName:
+		return transformURLPath, true
 	}
 	return transformNone, false
 }

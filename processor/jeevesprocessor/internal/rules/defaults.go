@@ -13,6 +13,8 @@ const (
 	transformLowerName          = "lower"
 	transformSnakeName          = "snake"
 	transformFirstWordLowerName = "first_word_lower"
+	transformHTTPMethodName     = "http_method"
+	transformURLPathName        = "url_path"
 )
 
 // GenAI operations that are one inference call. invoke_agent, execute_tool and
@@ -26,7 +28,7 @@ var genAIInferenceOperations = []string{"chat", "text_completion", "generate_con
 func defaultFields() [familyCount]map[string]Field {
 	return [familyCount]map[string]Field{
 		FamilyPipeline: {
-			"pipeline": {Attributes: []string{"jeeves.pipeline.name", "pipeline_name"}, Default: "unknown"},
+			"pipeline": {Attributes: []string{"jeeves.pipeline.name", "pipeline.name", "pipeline_name"}, Default: "unknown"},
 			"status":   {Attributes: []string{"pipeline.status"}, Fallback: fallbackSpanStatusName, Transform: transformLowerName},
 			"reason":   {Attributes: []string{"termination.reason"}, Transform: transformSnakeName},
 		},
@@ -47,10 +49,23 @@ func defaultFields() [familyCount]map[string]Field {
 				Then:    &Field{Attributes: []string{"db.query.summary"}, Transform: transformFirstWordLowerName},
 				Default: "other",
 			},
+			"system": {Attributes: []string{"db.system.name", "db.system"}, Default: "other", Transform: transformLowerName},
+			"status": {Fallback: fallbackSpanStatusName},
 		},
 		FamilyInterrupt: {
 			"kind":   {Attributes: []string{"jeeves.interrupt.kind", "interrupt.kind"}, Fallback: fallbackSpanNameSuffixName, Default: "unknown", Transform: transformSnakeName},
 			"status": {Attributes: []string{"jeeves.interrupt.status", "interrupt.status"}, Default: "unknown", Transform: transformLowerName},
+		},
+		FamilyHTTP: {
+			"method": {Attributes: []string{"http.request.method", "http.method"}, Transform: transformHTTPMethodName, Default: otherHTTPMethod},
+			// The route template when the server names one; else the request
+			// path, with id-like segments folded, never a raw URL with a query.
+			"endpoint": {
+				Attributes: []string{"http.route"},
+				Then:       &Field{Attributes: []string{"url.path", "http.target", "http.url", "url.full"}, Transform: transformURLPathName},
+				Default:    "unknown",
+			},
+			"status": {Attributes: []string{"http.response.status_code", "http.status_code"}, Default: "unknown"},
 		},
 	}
 }
@@ -85,8 +100,15 @@ func DefaultRules() []Rule {
 		},
 		{Name: "db_client", Family: "db", When: []Condition{{Attribute: "db.system.name"}}},
 		{Name: "db_client_legacy", Family: "db", When: []Condition{{Attribute: "db.system"}}},
-		{Name: "interrupt_span", Family: "interrupt", SpanNames: []string{"interrupt.*"}},
-		{Name: "interrupt_attribute", Family: "interrupt", When: []Condition{{Attribute: "jeeves.interrupt.kind"}}},
+		// HTTP server spans (the gateway's), current semantic conventions and
+		// the older http.method ones. Client spans are the caller's view of
+		// the same request and are left out.
+		{Name: "http_server", Family: "http", SpanKinds: []string{"server"}, When: []Condition{{Attribute: "http.request.method"}}},
+		{Name: "http_server_legacy", Family: "http", SpanKinds: []string{"server"}, When: []Condition{{Attribute: "http.method"}}},
+		// No interrupt rule by default: interrupts are counted from CommBus
+		// events (the commbus receiver), their one source. A deployment
+		// without the CommBus adds rules of family interrupt (see the README),
+		// and must not run both, or each interrupt counts twice.
 	}
 }
 

@@ -42,5 +42,5 @@ const (
 	tokensTypeLabel = "type"
 
 	// familyList names the families in configuration error messages.
-	familyList = "pipeline, agent, llm, db, interrupt"
+	familyList = "pipeline, agent, llm, db, interrupt, http"
 )

@@ -3,6 +3,8 @@
 
 package rules // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
 
+import "strings"
+
 func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 func isLower(b byte) bool { return b >= 'a' && b <= 'z' }
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
@@ -64,4 +66,93 @@ func appendSnake(buf []byte, s string) []byte {
 		buf = buf[:len(buf)-1]
 	}
 	return buf
+}
+
+// httpMethods are the methods the http_method transform keeps (upper-cased);
+// any other value is "_OTHER", as the HTTP semantic conventions write it, so
+// a client sending made-up methods cannot grow the label's values.
+var httpMethods = [...]string{"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"}
+
+// otherHTTPMethod is the http_method value of a method not in httpMethods.
+const otherHTTPMethod = "_OTHER"
+
+// appendHTTPMethod appends s upper-cased when it is a known HTTP method, else
+// "_OTHER".
+func appendHTTPMethod(buf []byte, s string) []byte {
+	for _, m := range httpMethods {
+		if strings.EqualFold(m, s) {
+			return append(buf, m...)
+		}
+	}
+	return append(buf, otherHTTPMethod...)
+}
+
+// maxURLPathBytes bounds what the url_path transform writes; a longer path is
+// cut there (the series limit bounds how many distinct ones are kept).
+const maxURLPathBytes = 128
+
+// idSegment is what the url_path transform writes for an id-like segment.
+const idSegment = "{id}"
+
+// appendURLPath appends the path of a URL ("https://h:8080/a/b?q") or of a
+// request target ("/a/b?q"): no scheme, host, query or fragment, and every
+// id-like segment written as "{id}", so that "/runs/123" and "/runs/456" are
+// one endpoint. An empty path is "/".
+func appendURLPath(buf []byte, s string) []byte {
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+		if j := strings.IndexByte(s, '/'); j >= 0 {
+			s = s[j:]
+		} else {
+			s = ""
+		}
+	}
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	start := len(buf)
+	if s == "" || s[0] != '/' {
+		buf = append(buf, '/')
+	}
+	for len(s) > 0 {
+		end := strings.IndexByte(s, '/')
+		if end < 0 {
+			end = len(s)
+		}
+		seg := s[:end]
+		if idLike(seg) {
+			buf = append(buf, idSegment...)
+		} else {
+			buf = append(buf, seg...)
+		}
+		if end < len(s) {
+			buf = append(buf, '/')
+			end++
+		}
+		s = s[end:]
+		if len(buf)-start >= maxURLPathBytes {
+			return buf[:start+maxURLPathBytes]
+		}
+	}
+	return buf
+}
+
+// idLike reports whether a path segment is an identifier rather than a name:
+// all digits, or hexadecimal digits and dashes, 16 bytes or more (UUIDs,
+// trace and object ids).
+func idLike(seg string) bool {
+	if seg == "" {
+		return false
+	}
+	digits, hex := true, len(seg) >= 16
+	for i := 0; i < len(seg); i++ {
+		b := seg[i]
+		if !isDigit(b) {
+			digits = false
+			if !(b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' || b == '-') {
+				hex = false
+			}
+		}
+	}
+	return digits || hex
 }

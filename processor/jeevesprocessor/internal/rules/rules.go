@@ -17,6 +17,7 @@ const (
 	FamilyLLM
 	FamilyDB
 	FamilyInterrupt
+	FamilyHTTP
 	familyCount
 )
 
@@ -27,6 +28,7 @@ var familyNames = map[string]Family{
 	"llm":       FamilyLLM,
 	"db":        FamilyDB,
 	"interrupt": FamilyInterrupt,
+	"http":      FamilyHTTP,
 }
 
 // String returns the configuration name of the family.
@@ -55,9 +57,15 @@ const (
 	LLMOutputTokens = 4
 
 	DBOperation = 0
+	DBSystem    = 1
+	DBStatus    = 2
 
 	InterruptKind   = 0
 	InterruptStatus = 1
+
+	HTTPMethod   = 0
+	HTTPEndpoint = 1
+	HTTPStatus   = 2
 )
 
 // familyFields lists the fixed field names of each family, in index order.
@@ -65,8 +73,9 @@ var familyFields = [familyCount][]string{
 	FamilyPipeline:  {"pipeline", "status", "reason"},
 	FamilyAgent:     {"agent", "status"},
 	FamilyLLM:       {"provider", "model", "status", "input_tokens", "output_tokens"},
-	FamilyDB:        {"operation"},
+	FamilyDB:        {"operation", "system", "status"},
 	FamilyInterrupt: {"kind", "status"},
+	FamilyHTTP:      {"method", "endpoint", "status"},
 }
 
 // numericFields marks fields whose value is a number to add, not a label.
@@ -89,7 +98,11 @@ type Field struct {
 	Default string `mapstructure:"default"`
 	// Transform normalises attribute values: "lower", "snake" (SCREAMING_SNAKE,
 	// PascalCase, camelCase, kebab-case and dotted names to lower_snake) or
-	// "first_word_lower"; empty keeps them.
+	// "first_word_lower", "http_method" (a known HTTP method upper-cased, any
+	// other "_OTHER") or "url_path" (the path of a URL or request target,
+	// without scheme, host, query or fragment, with id-like segments — all
+	// digits, or hexadecimal and dashes of 16 bytes or more — written as
+	// "{id}"); empty keeps them.
 	Transform string `mapstructure:"transform"`
 	// Then is tried when no attribute is present, before Fallback and Default:
 	// a second source with its own attributes and transform.
@@ -117,8 +130,11 @@ type Rule struct {
 	Name string `mapstructure:"name"`
 	// Disabled removes the rule (useful to switch off a default rule by name).
 	Disabled bool `mapstructure:"disabled"`
-	// Family is pipeline, agent, llm, db or interrupt.
+	// Family is pipeline, agent, llm, db, interrupt or http.
 	Family string `mapstructure:"family"`
+	// SpanKinds, when not empty, are the span kinds the rule matches:
+	// server, client, internal, producer or consumer.
+	SpanKinds []string `mapstructure:"span_kinds"`
 	// SpanNames are exact span names, or prefixes when they end with "*". Empty
 	// matches every span name.
 	SpanNames []string `mapstructure:"span_names"`

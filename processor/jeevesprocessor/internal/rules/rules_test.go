@@ -51,7 +51,7 @@ func classify(t *testing.T, c *Classifier, s span) (*Match, bool) {
 	attrs := pcommon.NewMap()
 	require.NoError(t, attrs.FromRaw(s.attrs))
 	m := &Match{}
-	ok := c.Classify(s.name, s.isError, attrs, m)
+	ok := c.Classify(s.name, ptrace.SpanKindInternal, s.isError, attrs, m)
 	return m, ok
 }
 
@@ -108,25 +108,31 @@ func TestDefaultRules(t *testing.T) {
 		{"genai create_agent never counts", span{"create_agent", false, map[string]any{"gen_ai.operation.name": "create_agent"}},
 			FamilyNone, nil, 0, 0, false},
 		{"db new keys", span{"q", false, map[string]any{"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.operation": "ignored"}},
-			FamilyDB, []string{"select"}, 0, 0, false},
+			FamilyDB, []string{"select", "postgresql", "success"}, 0, 0, false},
 		{"db legacy keys", span{"q", false, map[string]any{"db.system": "mysql", "db.operation": "Delete"}},
-			FamilyDB, []string{"delete"}, 0, 0, false},
+			FamilyDB, []string{"delete", "mysql", "success"}, 0, 0, false},
 		{"db summary", span{"q", false, map[string]any{"db.system.name": "sqlite", "db.query.summary": "UPDATE users"}},
-			FamilyDB, []string{"update"}, 0, 0, false},
+			FamilyDB, []string{"update", "sqlite", "success"}, 0, 0, false},
 		{"db operation with a space stays whole", span{"q", false, map[string]any{"db.system.name": "mssql", "db.operation.name": "BULK INSERT", "db.query.summary": "x y"}},
-			FamilyDB, []string{"bulk insert"}, 0, 0, false},
+			FamilyDB, []string{"bulk insert", "mssql", "success"}, 0, 0, false},
 		{"db empty operation falls to summary", span{"q", false, map[string]any{"db.system.name": "mssql", "db.operation.name": "", "db.query.summary": "Delete t"}},
-			FamilyDB, []string{"delete"}, 0, 0, false},
+			FamilyDB, []string{"delete", "mssql", "success"}, 0, 0, false},
 		{"empty first choice falls through", span{"llm.provider.call", false, map[string]any{"jeeves.llm.provider": "", "jeeves.llm.model": "m", "jeeves.llm.tokens.prompt": 1, "jeeves.llm.tokens.completion": 2, "gen_ai.provider.name": "late"}},
 			FamilyLLM, []string{"late", "m", "success", "", ""}, 1, 2, true},
 		{"non-scalar first choice falls through", span{"llm.provider.call", false, map[string]any{"jeeves.llm.provider": map[string]any{"x": 1}, "jeeves.llm.model": "m", "jeeves.llm.tokens.prompt": 1, "jeeves.llm.tokens.completion": 2, "gen_ai.system": "sys"}},
 			FamilyLLM, []string{"sys", "m", "success", "", ""}, 1, 2, true},
 		{"db nothing", span{"q", false, map[string]any{"db.system.name": "redis"}},
-			FamilyDB, []string{"other"}, 0, 0, false},
-		{"interrupt span", span{"interrupt.agent_review", false, nil},
-			FamilyInterrupt, []string{"agent_review", "unknown"}, 0, 0, false},
-		{"interrupt attribute", span{"commbus.event", false, map[string]any{"jeeves.interrupt.kind": "ResourceExhausted", "jeeves.interrupt.status": "EXPIRED"}},
-			FamilyInterrupt, []string{"resource_exhausted", "expired"}, 0, 0, false},
+			FamilyDB, []string{"other", "redis", "success"}, 0, 0, false},
+		{"db error status", span{"q", true, map[string]any{"db.system": "PostgreSQL", "db.operation": "insert"}},
+			FamilyDB, []string{"insert", "postgresql", "error"}, 0, 0, false},
+		{"pipeline.name of the Go instrumentation", span{"pipeline.execute", false, map[string]any{"pipeline.name": "ingest", "request.id": "r1"}},
+			FamilyPipeline, []string{"ingest", "success", ""}, 0, 0, false},
+		// Interrupts come from the CommBus by default: spans that look like
+		// interrupts feed no family unless an operator adds a rule.
+		{"interrupt span is not counted by default", span{"interrupt.agent_review", false, nil},
+			FamilyNone, nil, 0, 0, false},
+		{"interrupt attribute is not counted by default", span{"commbus.event", false, map[string]any{"jeeves.interrupt.kind": "ResourceExhausted", "jeeves.interrupt.status": "EXPIRED"}},
+			FamilyNone, nil, 0, 0, false},
 		{"http span", span{"GET /health", false, map[string]any{"http.route": "/health"}},
 			FamilyNone, nil, 0, 0, false},
 		{"int label value", span{"pipeline.execute", false, map[string]any{"jeeves.pipeline.name": 42}},
@@ -163,7 +169,7 @@ func TestOperatorRulesAndDimensions(t *testing.T) {
 			Fields: map[string]Field{"pipeline": {Attributes: []string{"workflow.name"}, Default: "wf"}}},
 		// Switch off a default rule.
 		{Name: "db_client_legacy", Disabled: true},
-		// Replace a default rule.
+		// Opt in to interrupts from spans (there is no default interrupt rule).
 		{Name: "interrupt_span", Family: "interrupt", SpanNames: []string{"hitl.*"}},
 	}
 	dims := map[string][]Dimension{"pipeline": {{Name: "env", Attributes: []string{"deployment.environment"}, Default: "none"}}}
@@ -183,7 +189,7 @@ func TestOperatorRulesAndDimensions(t *testing.T) {
 	_, ok = classify(t, c, span{"q", false, map[string]any{"db.system": "mysql"}})
 	assert.False(t, ok, "disabled default rule")
 	_, ok = classify(t, c, span{"interrupt.clarification", false, nil})
-	assert.False(t, ok, "replaced default rule")
+	assert.False(t, ok, "no default interrupt rule")
 	m, ok = classify(t, c, span{"hitl.confirmation", false, nil})
 	require.True(t, ok)
 	assert.Equal(t, []string{"confirmation", "unknown"}, values(m))
@@ -205,12 +211,12 @@ func TestCompileErrors(t *testing.T) {
 	assert.Equal(t, `metrics.families.pipeline.dimensions[0].name "status" is already a label of the family
 metrics.families.pipeline.dimensions[1].name must not be empty
 metrics.families.pipeline.dimensions[2].attributes must not be empty
-metrics.families: unknown family "queue", want one of pipeline, agent, llm, db, interrupt
-metrics.rules[0] (bad_family).family must be one of pipeline, agent, llm, db, interrupt, got "queue"
+metrics.families: unknown family "queue", want one of pipeline, agent, llm, db, interrupt, http
+metrics.rules[0] (bad_family).family must be one of pipeline, agent, llm, db, interrupt, http, got "queue"
 metrics.rules[1] (matches_all) needs span_names or when, otherwise it matches every span
-metrics.rules[2] (bad_field).fields: unknown field "table" for family db, want one of operation
+metrics.rules[2] (bad_field).fields: unknown field "table" for family db, want one of operation, system, status
 metrics.rules[3] (bad_fallback).fields.agent: fallback must be one of span_status, span_name_suffix or empty, got "span_kind"
-metrics.rules[4] (bad_transform).fields.agent: transform must be one of lower, snake, first_word_lower or empty, got "upper"
+metrics.rules[4] (bad_transform).fields.agent: transform must be one of lower, snake, first_word_lower, http_method, url_path or empty, got "upper"
 metrics.rules[5] (bad_when).when[0].attribute must not be empty`, err.Error())
 }
 
@@ -223,8 +229,8 @@ func TestClassifyDoesNotAllocate(t *testing.T) {
 		"jeeves.request.id": "r1", "jeeves.llm.tokens.prompt": 12, "jeeves.llm.tokens.completion": 3,
 	}))
 	m := &Match{}
-	c.Classify("llm.provider.call", false, attrs, m) // grow buffers
-	allocs := testing.AllocsPerRun(100, func() { c.Classify("llm.provider.call", false, attrs, m) })
+	c.Classify("llm.provider.call", ptrace.SpanKindInternal, false, attrs, m) // grow buffers
+	allocs := testing.AllocsPerRun(100, func() { c.Classify("llm.provider.call", ptrace.SpanKindInternal, false, attrs, m) })
 	assert.Zero(t, allocs)
 }
 
@@ -236,11 +242,11 @@ func TestGenerationWrap(t *testing.T) {
 	m := &Match{}
 	c.seen.cur = ^uint32(0) - 1
 	c.scanned.cur = ^uint32(0) - 1
-	require.True(t, c.Classify("pipeline.execute", false, attrs, m))
+	require.True(t, c.Classify("pipeline.execute", ptrace.SpanKindInternal, false, attrs, m))
 	// The wrap to 0 must forget attributes of earlier spans.
-	require.True(t, c.Classify("pipeline.execute", false, pcommon.NewMap(), m))
+	require.True(t, c.Classify("pipeline.execute", ptrace.SpanKindInternal, false, pcommon.NewMap(), m))
 	assert.Equal(t, "unknown", string(m.Value(PipelineName)))
-	require.True(t, c.Classify("pipeline.execute", false, pcommon.NewMap(), m))
+	require.True(t, c.Classify("pipeline.execute", ptrace.SpanKindInternal, false, pcommon.NewMap(), m))
 	assert.Equal(t, "unknown", string(m.Value(PipelineName)))
 }
 
@@ -259,7 +265,7 @@ func FuzzClassify(f *testing.F) {
 		attrs.PutStr(key, value)
 		attrs.PutStr("db.system.name", "x")
 		m := &Match{}
-		if c.Classify(name, isError, attrs, m) {
+		if c.Classify(name, ptrace.SpanKindInternal, isError, attrs, m) {
 			for i := 0; i < m.Len(); i++ {
 				if len(m.Value(i)) > len(name)+len(value)+len("success") {
 					t.Fatalf("field %d grew: %q", i, m.Value(i))
@@ -302,7 +308,7 @@ func TestClassifyRepeatedKey(t *testing.T) {
 	c, err := Compile(DefaultRules(), nil)
 	require.NoError(t, err)
 	m := &Match{}
-	require.True(t, c.Classify("llm.provider.call", false, attrs, m))
+	require.True(t, c.Classify("llm.provider.call", ptrace.SpanKindInternal, false, attrs, m))
 	assert.Equal(t, FamilyLLM, m.Family)
 	assert.Equal(t, "openai", m.Value(LLMProvider))
 	assert.Equal(t, "gpt-4o", m.Value(LLMModel))
@@ -340,7 +346,7 @@ func TestCompileErrorMessages(t *testing.T) {
 	}), map[string][]Dimension{"agent": tooMany})
 	require.Error(t, err)
 	assert.Equal(t, `metrics.families.agent.dimensions: at most 11 dimensions, got 12
-metrics.rules[0] (bad_then).fields.operation: then: transform must be one of lower, snake, first_word_lower or empty, got "upper"`, err.Error())
+metrics.rules[0] (bad_then).fields.operation: then: transform must be one of lower, snake, first_word_lower, http_method, url_path or empty, got "upper"`, err.Error())
 
 	_, err = Compile([]Rule{{Family: "agent"}}, nil)
 	require.Error(t, err)
@@ -353,9 +359,9 @@ func TestCompileUnknownFieldsInOrder(t *testing.T) {
 	_, err := Compile([]Rule{{Name: "r", Family: "db", SpanNames: []string{"x"}, Origin: "r",
 		Fields: map[string]Field{"zeta": {}, "alpha": {}, "mid": {}}}}, nil)
 	require.Error(t, err)
-	assert.Equal(t, `r.fields: unknown field "alpha" for family db, want one of operation
-r.fields: unknown field "mid" for family db, want one of operation
-r.fields: unknown field "zeta" for family db, want one of operation`, err.Error())
+	assert.Equal(t, `r.fields: unknown field "alpha" for family db, want one of operation, system, status
+r.fields: unknown field "mid" for family db, want one of operation, system, status
+r.fields: unknown field "zeta" for family db, want one of operation, system, status`, err.Error())
 }
 
 // A span name's first byte rules most rules out before any name comparison;
@@ -416,4 +422,83 @@ func TestFamilyBounds(t *testing.T) {
 	}
 	assert.Equal(t, familyList, strings.Join(names, ", "))
 	assert.Equal(t, maxFixedFields, len(familyFields[FamilyLLM]))
+}
+
+func TestHTTPServerSpans(t *testing.T) {
+	c, err := Compile(MergeRules(DefaultRules(), nil), nil)
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		kind  ptrace.SpanKind
+		attrs map[string]any
+		want  []string // method, endpoint, status; nil when no family
+	}{
+		{"current semconv", ptrace.SpanKindServer, map[string]any{"http.request.method": "GET", "http.route": "/v1/runs/{run_id}", "url.path": "/v1/runs/42", "http.response.status_code": 200},
+			[]string{"GET", "/v1/runs/{run_id}", "200"}},
+		{"route beats the path", ptrace.SpanKindServer, map[string]any{"http.request.method": "post", "http.route": "/chat", "http.response.status_code": int64(503)},
+			[]string{"POST", "/chat", "503"}},
+		{"no route: path with ids folded", ptrace.SpanKindServer, map[string]any{"http.request.method": "GET", "url.path": "/v1/runs/123/steps/0f8fad5b-d9cb-469f-a165-70867728950e", "http.response.status_code": 404},
+			[]string{"GET", "/v1/runs/{id}/steps/{id}", "404"}},
+		{"old semconv target with a query", ptrace.SpanKindServer, map[string]any{"http.method": "DELETE", "http.target": "/v1/sessions/987?force=true", "http.status_code": 204},
+			[]string{"DELETE", "/v1/sessions/{id}", "204"}},
+		{"old semconv full url", ptrace.SpanKindServer, map[string]any{"http.method": "GET", "http.url": "https://gw.example:8443/health#x", "http.status_code": "200"},
+			[]string{"GET", "/health", "200"}},
+		{"made-up method and no status", ptrace.SpanKindServer, map[string]any{"http.request.method": "BREW", "http.route": "/pot"},
+			[]string{"_OTHER", "/pot", "unknown"}},
+		{"nothing about the endpoint", ptrace.SpanKindServer, map[string]any{"http.request.method": "GET"},
+			[]string{"GET", "unknown", "unknown"}},
+		{"client spans are the caller's view", ptrace.SpanKindClient, map[string]any{"http.request.method": "GET", "http.route": "/x"}, nil},
+		{"internal spans are not requests", ptrace.SpanKindInternal, map[string]any{"http.method": "GET", "http.route": "/x"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			attrs := pcommon.NewMap()
+			require.NoError(t, attrs.FromRaw(tt.attrs))
+			m := &Match{}
+			ok := c.Classify("HTTP", tt.kind, false, attrs, m)
+			if tt.want == nil {
+				assert.False(t, ok)
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, FamilyHTTP, m.Family)
+			assert.Equal(t, tt.want, values(m))
+		})
+	}
+}
+
+func TestURLPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                    "/",
+		"/":                                   "/",
+		"runs/7":                              "/runs/{id}",
+		"http://h":                            "/",
+		"https://h:1/a/b/?q=1":                "/a/b/",
+		"/a//b":                               "/a//b",
+		"/v2/users/abc":                       "/v2/users/abc",
+		"/t/4bf92f3577b34da6a3ce929d0e0e4736": "/t/{id}",
+		"/" + strings.Repeat("z", 300):        "/" + strings.Repeat("z", maxURLPathBytes-1),
+	} {
+		assert.Equal(t, want, string(appendURLPath(nil, in)), in)
+	}
+}
+
+func TestSpanKindsErrors(t *testing.T) {
+	_, err := Compile([]Rule{{Name: "k", Family: "http", SpanKinds: []string{"server", "SERVER"}, When: []Condition{{Attribute: "x"}}}}, nil)
+	require.Error(t, err)
+	assert.Equal(t, `rules[0].span_kinds[1] must be one of server, client, internal, producer, consumer, got "SERVER"`, err.Error())
+}
+
+// FuzzURLPath: whatever the target, the endpoint is a bounded path without
+// query or fragment.
+func FuzzURLPath(f *testing.F) {
+	f.Add("https://h/a/1?x#y")
+	f.Add("/runs/123/x")
+	f.Add("://")
+	f.Fuzz(func(t *testing.T, in string) {
+		out := string(appendURLPath(nil, in))
+		if out == "" || out[0] != '/' || len(out) > maxURLPathBytes || strings.ContainsAny(out, "?#") {
+			t.Fatalf("appendURLPath(%q) = %q", in, out)
+		}
+	})
 }
