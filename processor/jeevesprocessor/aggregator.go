@@ -68,6 +68,10 @@ type aggregator struct {
 	cache *spanCache
 	// exemplars is nil until a sampling face of the same component ID exists.
 	exemplars exemplarPolicy
+	// traces gives the trace completeness counts; nil without a sampling face.
+	traces completenessSource
+	// start is the start time of the families not held in tables.
+	start pcommon.Timestamp
 }
 
 func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, now func() time.Time) (*aggregator, error) {
@@ -78,6 +82,7 @@ func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, now func()
 	a := &aggregator{
 		tb: tb, now: now, classifier: classifier, match: new(rules.Match),
 		cache: newSpanCache(max(4*cfg.SeriesLimit, 1024)),
+		start: pcommon.NewTimestampFromTime(now()),
 	}
 	def := func(ft familyTable) *tableDef {
 		td := newTableDef(ft, cfg, classifier)
@@ -136,6 +141,14 @@ func newTableDef(ft familyTable, cfg *MetricsConfig, classifier *rules.Classifie
 func (a *aggregator) setExemplarPolicy(p exemplarPolicy) {
 	a.mu.Lock()
 	a.exemplars = p
+	a.mu.Unlock()
+}
+
+// setCompletenessSource is called, like setExemplarPolicy, when the sampling
+// face of the same component ID is created.
+func (a *aggregator) setCompletenessSource(s completenessSource) {
+	a.mu.Lock()
+	a.traces = s
 	a.mu.Unlock()
 }
 
@@ -300,6 +313,11 @@ func (a *aggregator) collect(ctx context.Context) pmetric.Metrics {
 		appendAliases(sm.Metrics(), from, td.aliases)
 		deltas[i].overflowed, deltas[i].expired = td.table.TakeCounts()
 		td.active.Store(int64(td.table.Len()))
+	}
+	if a.traces != nil {
+		if c, ok := a.traces.Completeness(); ok {
+			appendCompleteness(sm.Metrics(), c, a.start, now)
+		}
 	}
 	if moved {
 		// Series moved: the cached references are stale. Service ids are not

@@ -173,6 +173,7 @@ func (c *jeevesConnector) addSamplingFace(set connector.Settings, next consumer.
 func (c *jeevesConnector) linkExemplars() {
 	if c.metrics != nil && c.sampling != nil {
 		c.metrics.agg.setExemplarPolicy(c.sampling.sampler)
+		c.metrics.agg.setCompletenessSource(c.sampling.sampler)
 	}
 }
 

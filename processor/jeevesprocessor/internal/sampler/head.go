@@ -100,3 +100,6 @@ func (h *head) Stats() Stats {
 		MalformedTraceState: h.malformed.Load(),
 	}
 }
+
+// Completeness is not known in head mode: spans are decided one by one, never as a trace.
+func (h *head) Completeness() (Completeness, bool) { return Completeness{}, false }

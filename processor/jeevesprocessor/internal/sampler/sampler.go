@@ -32,6 +32,9 @@ type Sampler interface {
 	ExemplarDecision(id pcommon.TraceID) (keep, decided bool)
 	// Stats returns the sampler's counters and gauges.
 	Stats() Stats
+	// Completeness returns the counts of complete and broken decided traces, and false when the
+	// mode does not see whole traces (head).
+	Completeness() (Completeness, bool)
 }
 
 // New returns the sampler for cfg.Mode; cfg must pass Check. clock gives the arrival time of spans

@@ -33,6 +33,7 @@ type tail struct {
 	bytes              int64
 	spans              int
 	stats              Stats
+	complete           completeness
 }
 
 // holder is a shared copy of an incoming resource (or scope): every buffered span that came in
@@ -396,6 +397,7 @@ func (t *tail) rule(e *traceEntry) Rule {
 // annotated.
 func (t *tail) decide(e *traceEntry, out *output) {
 	r := t.rule(e)
+	t.complete.record(e)
 	e.decided = true
 	t.unlinkAge(e)
 	t.unlinkRoot(e)
@@ -559,4 +561,11 @@ func (t *tail) unlinkRoot(e *traceEntry) {
 		t.rootEnd = e.rootPrev
 	}
 	e.rootPrev, e.rootNext = nil, nil
+}
+
+// Completeness returns the counts of complete and broken decided traces.
+func (t *tail) Completeness() (Completeness, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.complete.snapshot(), true
 }
