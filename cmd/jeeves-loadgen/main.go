@@ -15,10 +15,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/jeeves/otelcol-jeeves/internal/loadgen"
 )
@@ -33,6 +36,7 @@ type options struct {
 	gzip     bool
 	manifest string
 	cpuprof  string
+	scenario loadgen.Scenario
 	cfg      loadgen.Config
 }
 
@@ -54,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.cfg.TerminatedRatio, "terminated-ratio", o.cfg.TerminatedRatio, "share of pipelines ending terminated")
 	fs.Float64Var(&o.cfg.LaterGenRatio, "later-gen-ratio", o.cfg.LaterGenRatio, "share of traces in the later-generation Python shapes")
 	fs.BoolVar(&o.cfg.TraceList, "trace-ids", false, "include the per-trace list in the manifest")
+	scenario := fs.String("scenario", "", "a named scenario (sets the failure ratios above; see README): "+scenarioNames())
 	fs.IntVar(&o.cfg.BatchSize, "batch-size", o.cfg.BatchSize, "spans per export request")
 	fs.IntVar(&o.cfg.Exporters, "exporters", o.cfg.Exporters, "concurrent export requests")
 	fs.DurationVar(&o.cfg.ExportTimeout, "export-timeout", o.cfg.ExportTimeout, "time limit of one export request, retries included")
@@ -65,6 +70,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.endpoint == "" {
 		return o, errors.New("-endpoint must not be empty")
+	}
+	if *scenario != "" {
+		sc, err := loadgen.ScenarioByName(*scenario)
+		if err != nil {
+			return o, err
+		}
+		o.scenario = sc
+		sc.Apply(&o.cfg)
 	}
 	return o, o.cfg.Validate()
 }
@@ -129,6 +142,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	_, _ = fmt.Fprintf(stderr, "jeeves-loadgen: exported %d traces, %d spans to %s in %s (%.0f spans/s)\n",
 		m.Traces, m.Spans, o.endpoint, elapsed.Round(time.Millisecond), float64(m.Spans)/elapsed.Seconds())
 
+	if len(o.scenario.DBPools) > 0 {
+		if err := sendPools(o, start); err != nil {
+			_, _ = fmt.Fprintln(stderr, "jeeves-loadgen:", err)
+			return 1
+		}
+		_, _ = fmt.Fprintf(stderr, "jeeves-loadgen: sent the state of %d DB pools\n", len(o.scenario.DBPools))
+	}
 	if err := writeManifest(o.manifest, m, stdout); err != nil {
 		_, _ = fmt.Fprintln(stderr, "jeeves-loadgen: writing manifest:", err)
 		return 1
@@ -169,4 +189,27 @@ func writeManifest(path string, m *loadgen.Manifest, w io.Writer) error {
 		return errors.Join(err, os.Remove(tmp.Name()))
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+func scenarioNames() string {
+	names := make([]string, len(loadgen.Scenarios))
+	for i, s := range loadgen.Scenarios {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// sendPools reports the scenario's DB pool states once, as OTLP metrics.
+func sendPools(o options, start time.Time) error {
+	if !o.insecure {
+		return errors.New("DB pool metrics are sent in plaintext only; run with -insecure")
+	}
+	conn, err := grpc.NewClient(o.endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), o.cfg.ExportTimeout)
+	defer cancel()
+	return loadgen.SendDBPools(ctx, conn, o.cfg.Services, o.scenario.DBPools, start)
 }

@@ -42,6 +42,24 @@ type Config struct {
 	// Terminated traces always use the current shape. Zero disables them.
 	LaterGenRatio float64
 
+	// SlowPipeline, when set, makes every run of that pipeline slow, lasting
+	// 15 to 25 s (a p99 far above the others'), beside the other pipelines'
+	// usual latencies.
+	SlowPipeline string
+	// FailingProvider, when set, makes each LLM call to that provider (by the
+	// provider name its span carries) fail with probability
+	// FailingProviderRatio; the agent goes on as after a retried call.
+	FailingProvider      string
+	FailingProviderRatio float64
+	// BrokenRatio is the probability that a trace's gateway span is never
+	// exported: the orchestrator's spans then name a parent that never
+	// arrives (broken trace context propagation).
+	BrokenRatio float64
+	// InterruptSpans adds to every current-shape pipeline run one
+	// interrupt.clarification span, the shape interrupt instrumentation
+	// writes, so that tests can check interrupts are not counted twice.
+	InterruptSpans bool
+
 	// Services names the services that own the spans.
 	Services Services
 
@@ -127,6 +145,8 @@ func (c Config) Validate() error {
 		{"slow_ratio", c.SlowRatio},
 		{"terminated_ratio", c.TerminatedRatio},
 		{"later_gen_ratio", c.LaterGenRatio},
+		{"failing_provider_ratio", c.FailingProviderRatio},
+		{"broken_ratio", c.BrokenRatio},
 	} {
 		if !(r.v >= 0 && r.v <= 1) {
 			errs = append(errs, fmt.Errorf("%s must be in [0, 1], got %v", r.name, r.v))

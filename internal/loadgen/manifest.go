@@ -41,6 +41,8 @@ type Manifest struct {
 	Spans int64 `json:"spans"`
 	// Classes counts traces per class flag (see TraceRecord).
 	Classes Classes `json:"classes"`
+	// InterruptSpans counts the interrupt spans sent (Config.InterruptSpans).
+	InterruptSpans int64 `json:"interrupt_spans"`
 	// SpansByService counts spans per resource service.name.
 	SpansByService Counts `json:"spans_by_service"`
 	// SpansByName counts spans per span name.
@@ -76,6 +78,9 @@ type Classes struct {
 	Slow       int64 `json:"slow"`
 	Terminated int64 `json:"terminated"`
 	LaterGen   int64 `json:"later_gen"`
+	// Broken traces lost their gateway span: their orchestrator spans name
+	// a parent that never arrives.
+	Broken int64 `json:"broken"`
 }
 
 // Counts maps one label value to a count.
@@ -331,7 +336,6 @@ func StatusCodeLabel(c codes.Code) string {
 // Add records a trace plan as exported.
 func (m *Manifest) Add(t *TracePlan, services Services, withList bool) {
 	m.Traces++
-	m.Spans += int64(len(t.Spans))
 	if t.Error {
 		m.Classes.Error++
 	}
@@ -344,8 +348,15 @@ func (m *Manifest) Add(t *TracePlan, services Services, withList bool) {
 	if t.LaterGen {
 		m.Classes.LaterGen++
 	}
+	if t.Broken {
+		m.Classes.Broken++
+	}
 	for i := range t.Spans {
 		sp := &t.Spans[i]
+		if sp.Unexported {
+			continue
+		}
+		m.Spans++
 		svc := services.Name(sp.Service)
 		m.SpansByService[svc]++
 		m.SpansByName[sp.Name]++
@@ -376,6 +387,8 @@ func (m *Manifest) Add(t *TracePlan, services Services, withList bool) {
 			}
 		case roleDB:
 			histIn(m.DB.Durations, tr.label, dbBoundsNs).observe(d)
+		case roleInterrupt:
+			m.InterruptSpans++
 		}
 	}
 	if withList {

@@ -68,6 +68,7 @@ const (
 	roleAgent
 	roleLLM
 	roleDB
+	roleInterrupt
 )
 
 type spanTruth struct {
@@ -96,6 +97,9 @@ type SpanPlan struct {
 	StatusMessage        string
 	// ExceptionType, when set, is recorded as an "exception" event at End.
 	ExceptionType, ExceptionMessage string
+	// Unexported spans are started, so that their children name them as
+	// parent, but never ended, so they are never exported.
+	Unexported bool
 
 	truth spanTruth
 }
@@ -110,7 +114,9 @@ type TracePlan struct {
 	// the root span lasts >= 5 s; Terminated means pipeline.status=terminated;
 	// LaterGen means the later-generation Python span shapes.
 	Error, Slow, Terminated, LaterGen bool
-	Pipeline, PipelineStatus          string
+	// Broken means the root (gateway) span is planned but never exported.
+	Broken                   bool
+	Pipeline, PipelineStatus string
 	// Spans are in depth-first pre-order: a parent always precedes its children.
 	Spans []SpanPlan
 }
@@ -145,6 +151,9 @@ const (
 	fastMaxMs = 3000
 	slowMinMs = 5500
 	slowMaxMs = 12000
+	// Runs of Config.SlowPipeline last from 15 to 25 s.
+	slowPipelineMinMs = 15000
+	slowPipelineMaxMs = 25000
 	// SlowThreshold is the end-to-end latency every slow trace reaches and no
 	// fast trace reaches.
 	SlowThreshold = 5 * time.Second
@@ -273,6 +282,14 @@ func (b *builder) build() {
 
 	def := pipelineDefs[b.pickWeighted(pipelineWeights)]
 	t.Pipeline = def.name
+	// Scenario flags draw nothing unless they are set, so the default stream
+	// of every trace stays what it was.
+	if b.cfg.SlowPipeline != "" && t.Pipeline == b.cfg.SlowPipeline {
+		t.Slow = true
+	}
+	if b.cfg.BrokenRatio > 0 {
+		t.Broken = b.chance(b.cfg.BrokenRatio)
+	}
 
 	site := siteNone
 	if t.Error {
@@ -513,9 +530,12 @@ func (b *builder) emit(agents []agentPlan, site errorSite) {
 		need += mins[i] + gaps[i]
 	}
 	var d int64
-	if t.Slow {
+	switch {
+	case t.Slow && t.Pipeline == b.cfg.SlowPipeline:
+		d = b.between(slowPipelineMinMs, slowPipelineMaxMs)
+	case t.Slow:
 		d = b.between(slowMinMs, slowMaxMs)
-	} else {
+	default:
 		span := int64(fastMaxMs - fastMinMs)
 		d = fastMinMs + b.r.Int64N(span+1)*b.r.Int64N(span+1)/span
 	}
@@ -550,6 +570,7 @@ func (b *builder) emit(agents []agentPlan, site errorSite) {
 	if code >= 500 {
 		root.Status = codes.Error
 	}
+	root.Unexported = t.Broken
 	b.t.Spans = append(b.t.Spans, root)
 
 	// Pipeline span.
@@ -602,6 +623,18 @@ func (b *builder) emit(agents []agentPlan, site errorSite) {
 	}
 	pipeIdx := len(b.t.Spans)
 	b.t.Spans = append(b.t.Spans, pipe)
+	if b.cfg.InterruptSpans && !later {
+		b.t.Spans = append(b.t.Spans, SpanPlan{
+			Parent: pipeIdx, Service: ServiceOrchestrator, Scope: ScopeJeeves,
+			Name: "interrupt.clarification", Kind: trace.SpanKindInternal,
+			Start: msd(pStart), End: msd(pStart + 1),
+			StartAttrs: []attribute.KeyValue{
+				attribute.String("jeeves.interrupt.kind", "clarification"),
+				attribute.String("jeeves.interrupt.status", "pending"),
+			},
+			truth: spanTruth{role: roleInterrupt},
+		})
+	}
 
 	// Agent slots.
 	inner := d - head - tail
@@ -753,6 +786,12 @@ func (b *builder) emitItem(a *agentPlan, it item, parent int, start, slot int64)
 	}
 }
 
+// providerFails reports whether a call to provider fails because it is
+// Config.FailingProvider; it draws nothing for other providers.
+func (b *builder) providerFails(provider string) bool {
+	return b.cfg.FailingProvider != "" && provider == b.cfg.FailingProvider && b.chance(b.cfg.FailingProviderRatio)
+}
+
 // tokens draws a prompt/completion pair; both are at least 1.
 func (b *builder) tokens() (int64, int64) {
 	return b.between(50, 4000), b.between(10, 1500)
@@ -793,6 +832,10 @@ func (b *builder) emitLLM(a *agentPlan, parent int, start, dur int64, failed boo
 	case styleJeeves:
 		p := jeevesProviders[a.jProvider]
 		model := p.models[a.jModel]
+		if !failed && b.providerFails(p.provider) {
+			failed = true
+			sp.Status, sp.truth.status = codes.Error, "error"
+		}
 		sp.Service, sp.Scope = ServiceOrchestrator, ScopeJeeves
 		sp.Name, sp.Kind = "llm.provider.call", trace.SpanKindClient
 		sp.StartAttrs = []attribute.KeyValue{
@@ -829,6 +872,10 @@ func (b *builder) emitLLM(a *agentPlan, parent int, start, dur int64, failed boo
 func (b *builder) fillGenAI(sp *SpanPlan, a *agentPlan, failed bool) {
 	p := genAIProviders[a.genProvider]
 	m := p.models[a.genModel]
+	if !failed && b.providerFails(p.provider) {
+		failed = true
+		sp.Status, sp.truth.status = codes.Error, "error"
+	}
 	sp.Service, sp.Scope = ServiceLLMGateway, ScopeGenAI
 	sp.Name, sp.Kind = m.op+" "+m.request, trace.SpanKindClient
 	oldProvider, oldTokens := b.chance(0.3), b.chance(0.3)

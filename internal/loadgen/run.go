@@ -136,10 +136,14 @@ func (e *emitter) emit(t *TracePlan) {
 			trace.WithAttributes(sp.StartAttrs...),
 		)
 	}
-	// End children before parents, as instrumented code does.
+	// End children before parents, as instrumented code does. An unexported
+	// span is never ended, so the SDK never exports it.
 	for i := n - 1; i >= 0; i-- {
 		sp := &t.Spans[i]
 		s := e.spans[i]
+		if sp.Unexported {
+			continue
+		}
 		end := base.Add(sp.End)
 		if len(sp.EndAttrs) > 0 {
 			s.SetAttributes(sp.EndAttrs...)
