@@ -258,8 +258,8 @@ var All = []Dashboard{
 				Threshold:   &Threshold{Value: 0.8},
 			},
 			{
-				Title: "Span observations folded into the overflow series per family",
-				Expr:  sumBy("metric", rateOf("otelcol_connector_jeeves_spans_overflowed")) + " or " + sumBy("metric", "otelcol_connector_jeeves_series_active") + " * 0",
+				Title:  "Span observations folded into the overflow series per family",
+				Expr:   sumBy("metric", rateOf("otelcol_connector_jeeves_spans_overflowed")) + " or " + sumBy("metric", "otelcol_connector_jeeves_series_active") + " * 0",
 				Legend: "{{metric}}", Unit: "short",
 				Description: "Above 0, a metric family reached metrics.series_limit and new label sets land in the otel.metric.overflow series: OtelcolJeevesSeriesOverflow warns.",
 			},

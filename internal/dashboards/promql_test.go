@@ -29,23 +29,23 @@ type family struct {
 // otelcol_process_memory_rss), as the binary serves them on :8888.
 var families = map[string]family{
 	// jeeves connector, from spans
-	"jeeves_pipeline_executions_total":         {counter, "pipeline status"},
-	"jeeves_pipeline_duration_seconds":         {histogram, "pipeline"},
-	"jeeves_termination_total":                 {counter, "pipeline reason"},
-	"jeeves_agent_executions_total":            {counter, "agent status"},
-	"jeeves_agent_duration_seconds":            {histogram, "agent"},
-	"jeeves_llm_calls_total":                   {counter, "provider model status"},
-	"jeeves_llm_tokens_total":                  {counter, "provider model type"},
-	"jeeves_llm_duration_seconds":              {histogram, "provider model"},
-	"jeeves_llm_provider_calls_total":          {counter, "provider model status"},
-	"jeeves_llm_provider_duration_seconds":     {histogram, "provider model"},
-	"jeeves_http_requests_total":               {counter, "method endpoint status"},
-	"jeeves_http_request_duration_seconds":     {histogram, "method endpoint"},
-	"jeeves_db_query_duration_seconds":         {histogram, "operation"},
-	"jeeves_db_queries_total":                  {counter, "system operation status"},
-	"jeeves_traces_decided_total":              {counter, "completeness"},
-	"jeeves_traces_broken_total":               {counter, "service"},
-	"traces_span_metrics_calls_total":          {counter, "service_name span_name span_kind status_code"},
+	"jeeves_pipeline_executions_total":          {counter, "pipeline status"},
+	"jeeves_pipeline_duration_seconds":          {histogram, "pipeline"},
+	"jeeves_termination_total":                  {counter, "pipeline reason"},
+	"jeeves_agent_executions_total":             {counter, "agent status"},
+	"jeeves_agent_duration_seconds":             {histogram, "agent"},
+	"jeeves_llm_calls_total":                    {counter, "provider model status"},
+	"jeeves_llm_tokens_total":                   {counter, "provider model type"},
+	"jeeves_llm_duration_seconds":               {histogram, "provider model"},
+	"jeeves_llm_provider_calls_total":           {counter, "provider model status"},
+	"jeeves_llm_provider_duration_seconds":      {histogram, "provider model"},
+	"jeeves_http_requests_total":                {counter, "method endpoint status"},
+	"jeeves_http_request_duration_seconds":      {histogram, "method endpoint"},
+	"jeeves_db_query_duration_seconds":          {histogram, "operation"},
+	"jeeves_db_queries_total":                   {counter, "system operation status"},
+	"jeeves_traces_decided_total":               {counter, "completeness"},
+	"jeeves_traces_broken_total":                {counter, "service"},
+	"traces_span_metrics_calls_total":           {counter, "service_name span_name span_kind status_code"},
 	"traces_span_metrics_duration_milliseconds": {histogram, "service_name span_name span_kind status_code"},
 	// jeeves_dbpool processor, from OTLP metrics
 	"jeeves_db_pool_size":               {gauge, "pool"},
@@ -225,11 +225,11 @@ func TestQueriesReadKnownFamiliesAndLabels(t *testing.T) {
 // The checker itself finds the mistakes it is there for.
 func TestCheckerCatchesMistakes(t *testing.T) {
 	for expr, want := range map[string]string{
-		`sum(rate(otelcol_receiver_accepted_spans_total[5m]))`:                           `unknown metric "otelcol_receiver_accepted_spans_total"`,
-		`sum by (pool_name) (jeeves_db_pool_size)`:                                       `sum by "pool_name"`,
-		`jeeves_db_connections{state="used", pool_name="a"}`:                             `no label "pool_name"`,
-		`sum(jeeves_pipeline_executions_total)`:                                          `read without rate()`,
-		`rate(otelcol_process_memory_rss[5m])`:                                           `gauge read with rate()`,
+		`sum(rate(otelcol_receiver_accepted_spans_total[5m]))`:                                           `unknown metric "otelcol_receiver_accepted_spans_total"`,
+		`sum by (pool_name) (jeeves_db_pool_size)`:                                                       `sum by "pool_name"`,
+		`jeeves_db_connections{state="used", pool_name="a"}`:                                             `no label "pool_name"`,
+		`sum(jeeves_pipeline_executions_total)`:                                                          `read without rate()`,
+		`rate(otelcol_process_memory_rss[5m])`:                                                           `gauge read with rate()`,
 		`histogram_quantile(0.9, sum by (pipeline) (rate(jeeves_pipeline_duration_seconds_bucket[5m])))`: `without le`,
 	} {
 		c := &checker{}
