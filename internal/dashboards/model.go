@@ -5,13 +5,10 @@ import (
 	"strings"
 )
 
-// Datasource uids the provisioning in configs/grafana/provisioning/datasources gives: every panel
-// queries PrometheusUID; exemplars on latency panels link to traces in JaegerUID through that
-// datasource's exemplarTraceIdDestinations (label trace_id).
-const (
-	PrometheusUID = "prometheus"
-	JaegerUID     = "jaeger"
-)
+// PrometheusUID is the datasource uid every panel queries, as configs/grafana/provisioning/datasources
+// provides it. Exemplars on the latency panels open their trace in the datasource with uid "jaeger"
+// through that Prometheus datasource's exemplarTraceIdDestinations (exemplar label trace_id).
+const PrometheusUID = "prometheus"
 
 // grid is Grafana's dashboard width in columns.
 const grid = 24
@@ -90,7 +87,7 @@ func (p Panel) description() string {
 	return desc
 }
 
-// fieldDefaults is the panel's fieldConfig.defaults: unit, ratio bounds and thresholds.
+// fieldDefaults is the panel's fieldConfig.defaults: unit, ratio floor and thresholds.
 func (p Panel) fieldDefaults() map[string]any {
 	type step struct {
 		Color string   `json:"color"`
@@ -116,8 +113,10 @@ func (p Panel) fieldDefaults() map[string]any {
 	if p.kind() == "timeseries" {
 		defaults["custom"] = map[string]any{"thresholdsStyle": map[string]string{"mode": style}}
 	}
-	if p.Unit == "percentunit" { // every percentunit panel is a ratio in [0, 1]
-		defaults["min"], defaults["max"] = 0, 1
+	if p.Unit == "percentunit" {
+		// A ratio's axis starts at 0 so that 2% does not look like a cliff; no upper bound, which
+		// would flatten a 1% error ratio into the floor.
+		defaults["min"] = 0
 	}
 	return defaults
 }
