@@ -5,8 +5,15 @@ import (
 	"strings"
 )
 
-// JSON renders d as a Grafana dashboard model (schema 39) on the "prometheus" datasource uid that
-// configs/grafana/provisioning provides.
+// PrometheusUID is the datasource uid every panel queries, as configs/grafana/provisioning/datasources
+// provides it. Exemplars on the latency panels open their trace in the datasource with uid "jaeger"
+// through that Prometheus datasource's exemplarTraceIdDestinations (exemplar label trace_id).
+const PrometheusUID = "prometheus"
+
+// grid is Grafana's dashboard width in columns.
+const grid = 24
+
+// JSON renders d as a Grafana 11 dashboard model (schema 39) on the PrometheusUID datasource.
 func (d Dashboard) JSON() ([]byte, error) {
 	type target struct {
 		RefID        string            `json:"refId"`
@@ -25,27 +32,17 @@ func (d Dashboard) JSON() ([]byte, error) {
 		FieldConfig map[string]any    `json:"fieldConfig"`
 		Targets     []target          `json:"targets"`
 	}
-	ds := map[string]string{"type": "prometheus", "uid": "prometheus"}
+	ds := map[string]string{"type": "prometheus", "uid": PrometheusUID}
 	panels := make([]panel, 0, len(d.Panels))
+	pos := layout(d.Panels)
 	for i, p := range d.Panels {
-		kind := p.Kind
-		if kind == "" {
-			kind = "timeseries"
-		}
-		w, h := 12, 8
-		if kind == "stat" {
-			w, h = 8, 4
-		}
-		desc := ""
-		if p.External != "" {
-			desc = "Needs metrics from " + p.External + "."
-		}
 		panels = append(panels, panel{
-			ID: i + 1, Type: kind, Title: p.Title, Description: desc, Datasource: ds,
-			GridPos:     map[string]int{"x": (i % 2) * 12, "y": (i / 2) * 8, "w": w, "h": h},
-			FieldConfig: map[string]any{"defaults": map[string]any{"unit": p.Unit}, "overrides": []any{}},
+			ID: i + 1, Type: p.kind(), Title: p.Title, Description: p.description(), Datasource: ds,
+			GridPos:     pos[i],
+			FieldConfig: map[string]any{"defaults": p.fieldDefaults(), "overrides": []any{}},
 			Targets: []target{{
 				RefID: "A", Expr: p.Expr, LegendFormat: p.Legend, Datasource: ds,
+				// A histogram's buckets carry the exemplars (trace ids) Grafana links to Jaeger.
 				Exemplar: strings.Contains(p.Expr, "_bucket"),
 			}},
 		})
@@ -53,6 +50,7 @@ func (d Dashboard) JSON() ([]byte, error) {
 	model := map[string]any{
 		"uid":           d.UID,
 		"title":         d.Title,
+		"description":   d.Question,
 		"tags":          []string{"jeeves", "otelcol-jeeves"},
 		"schemaVersion": 39,
 		"version":       1,
@@ -70,3 +68,75 @@ func (d Dashboard) JSON() ([]byte, error) {
 
 // FileName is the dashboard's file name under configs/grafana/dashboards.
 func (d Dashboard) FileName() string { return d.UID + ".json" }
+
+func (p Panel) kind() string {
+	if p.Kind == "" {
+		return "timeseries"
+	}
+	return p.Kind
+}
+
+func (p Panel) description() string {
+	desc := p.Description
+	if p.External != "" {
+		if desc != "" {
+			desc += " "
+		}
+		desc += "Needs metrics from " + p.External + "."
+	}
+	return desc
+}
+
+// fieldDefaults is the panel's fieldConfig.defaults: unit, ratio floor and thresholds.
+func (p Panel) fieldDefaults() map[string]any {
+	type step struct {
+		Color string   `json:"color"`
+		Value *float64 `json:"value"`
+	}
+	// Without a threshold every value is green: Grafana's own default (red from 80) would colour
+	// a stat of 100 runs/s as an alarm.
+	steps := []step{{Color: "green"}}
+	style := "off"
+	if t := p.Threshold; t != nil {
+		v := t.Value
+		if t.BadBelow {
+			steps = []step{{Color: "red"}, {Color: "green", Value: &v}}
+		} else {
+			steps = []step{{Color: "green"}, {Color: "red", Value: &v}}
+		}
+		style = "dashed"
+	}
+	defaults := map[string]any{
+		"unit":       p.Unit,
+		"thresholds": map[string]any{"mode": "absolute", "steps": steps},
+	}
+	if p.kind() == "timeseries" {
+		defaults["custom"] = map[string]any{"thresholdsStyle": map[string]string{"mode": style}}
+	}
+	if p.Unit == "percentunit" {
+		// A ratio's axis starts at 0 so that 2% does not look like a cliff; no upper bound, which
+		// would flatten a 1% error ratio into the floor.
+		defaults["min"] = 0
+	}
+	return defaults
+}
+
+// layout places panels left to right in reading order, starting a new row when the next panel
+// does not fit: stats 6 columns by 4 rows, time series 12 by 8.
+func layout(panels []Panel) []map[string]int {
+	out := make([]map[string]int, len(panels))
+	x, y, rowH := 0, 0, 0
+	for i, p := range panels {
+		w, h := 12, 8
+		if p.kind() == "stat" {
+			w, h = 6, 4
+		}
+		if x+w > grid {
+			x, y, rowH = 0, y+rowH, 0
+		}
+		out[i] = map[string]int{"x": x, "y": y, "w": w, "h": h}
+		x += w
+		rowH = max(rowH, h)
+	}
+	return out
+}
