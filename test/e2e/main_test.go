@@ -17,6 +17,10 @@ var collectorBin string
 // repoRoot is the repository root, for configs/ and cmd/.
 var repoRoot string
 
+// webhookBin is the alert webhook the alerting scenarios record notifications with:
+// $JEEVES_ALERT_WEBHOOK_BIN if set, otherwise built from cmd/jeeves-alert-webhook.
+var webhookBin string
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -28,23 +32,31 @@ func run(m *testing.M) int {
 		return 1
 	}
 	repoRoot = root
-	if bin := os.Getenv("OTELCOL_JEEVES_BIN"); bin != "" {
-		collectorBin = bin
-		return m.Run()
-	}
 	dir, err := os.MkdirTemp("", "otelcol-jeeves-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	collectorBin = filepath.Join(dir, "otelcol-jeeves")
-	build := exec.Command("go", "build", "-o", collectorBin, ".")
-	build.Dir = filepath.Join(root, "cmd", "otelcol-jeeves")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building otelcol-jeeves:", err)
-		return 1
+	for _, b := range []struct {
+		bin      *string
+		env, dir string
+		pkg      string
+	}{
+		{&collectorBin, "OTELCOL_JEEVES_BIN", filepath.Join(root, "cmd", "otelcol-jeeves"), "."},
+		{&webhookBin, "JEEVES_ALERT_WEBHOOK_BIN", root, "./cmd/jeeves-alert-webhook"},
+	} {
+		if *b.bin = os.Getenv(b.env); *b.bin != "" {
+			continue
+		}
+		*b.bin = filepath.Join(dir, filepath.Base(filepath.Clean(filepath.Join(b.dir, b.pkg))))
+		build := exec.Command("go", "build", "-o", *b.bin, b.pkg)
+		build.Dir = b.dir
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n", b.pkg, err)
+			return 1
+		}
 	}
 	return m.Run()
 }

@@ -20,31 +20,54 @@ type prometheusServer struct {
 	Addr string
 }
 
+// prometheusOptions say what a test Prometheus scrapes and evaluates.
+type prometheusOptions struct {
+	// Jeeves and Self are the collector's :8889 and :8888 (jobs otelcol-jeeves and
+	// otelcol-jeeves-self, as configs/prometheus/prometheus.yml names them).
+	Jeeves, Self string
+	// RuleFiles are loaded; nil loads the committed configs/prometheus/rules/*.yml.
+	RuleFiles []string
+	// Alertmanager, when set, receives the alerts.
+	Alertmanager string
+}
+
 // startPrometheus runs Prometheus (Debian's package) scraping the given targets every second, with
 // the shipped SLO and alert rules loaded.
 func startPrometheus(t *testing.T, jeevesTarget, selfTarget string) *prometheusServer {
+	t.Helper()
+	return startPrometheusWith(t, prometheusOptions{Jeeves: jeevesTarget, Self: selfTarget})
+}
+
+// startPrometheusWith runs Prometheus scraping and evaluating every second, and waits until it
+// has scraped the collector once.
+func startPrometheusWith(t *testing.T, o prometheusOptions) *prometheusServer {
 	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
 		t.Fatalf("prometheus not installed (run scripts/install-test-deps.sh): %v", err)
 	}
 	dir := t.TempDir()
-	rules := filepath.Join(repoRoot, "configs", "prometheus", "rules")
-	cfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %s/slo.rules.yml
-  - %s/alerts.rules.yml
-scrape_configs:
+	rules := o.RuleFiles
+	if rules == nil {
+		rules = []string{filepath.Join(repoRoot, "configs", "prometheus", "rules", "*.yml")}
+	}
+	var cfg strings.Builder
+	cfg.WriteString("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n")
+	for _, r := range rules {
+		fmt.Fprintf(&cfg, "  - %q\n", r)
+	}
+	if o.Alertmanager != "" {
+		fmt.Fprintf(&cfg, "alerting:\n  alertmanagers:\n    - static_configs: [{targets: [%q]}]\n", o.Alertmanager)
+	}
+	fmt.Fprintf(&cfg, `scrape_configs:
   - job_name: otelcol-jeeves
     honor_labels: true
-    static_configs: [{targets: ["%s"]}]
+    static_configs: [{targets: [%q]}]
   - job_name: otelcol-jeeves-self
-    static_configs: [{targets: ["%s"]}]
-`, rules, rules, jeevesTarget, selfTarget)
+    static_configs: [{targets: [%q]}]
+`, o.Jeeves, o.Self)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := &prometheusServer{Addr: freePort(t)}
