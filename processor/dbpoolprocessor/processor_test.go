@@ -80,9 +80,9 @@ func TestGoldenValues(t *testing.T) {
 	ours := gw.ScopeMetrics().At(1)
 	assert.Equal(t, metadata.ScopeName, ours.Scope().Name())
 	assert.Equal(t, map[string]int64{
-		"jeeves.db.pool.size|orders":               20,
-		"jeeves.db.pool.size|reports":              20,
-		"jeeves.db.pool.active_connections|orders": 18, // pg-a 10 + pg-b 8
+		"jeeves.db.pool.size|orders":                20,
+		"jeeves.db.pool.size|reports":               20,
+		"jeeves.db.pool.active_connections|orders":  18, // pg-a 10 + pg-b 8
 		"jeeves.db.pool.active_connections|reports": 1,
 		"jeeves.db.pool.idle_connections|orders":    1,
 		"jeeves.db.pool.idle_connections|reports":   9,

@@ -326,12 +326,15 @@ func (d *Deriver) emit(rm pmetric.ResourceMetrics) {
 	sm.Scope().SetName(d.opts.ScopeName)
 	sm.Scope().SetVersion(d.opts.ScopeVersion)
 	ms := sm.Metrics()
+	ms.EnsureCapacity(4)
 	gauge := func(name, description string) pmetric.NumberDataPointSlice {
 		m := ms.AppendEmpty()
 		m.SetName(name)
 		m.SetDescription(description)
 		m.SetUnit(Unit)
-		return m.SetEmptyGauge().DataPoints()
+		dps := m.SetEmptyGauge().DataPoints()
+		dps.EnsureCapacity(2 * len(d.pools))
+		return dps
 	}
 	var size, active, idleG, conns pmetric.NumberDataPointSlice
 	if anyCapacity {
