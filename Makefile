@@ -10,10 +10,12 @@ TEST_TIMEOUT ?= 45m
 
 all: build
 
-## build: the collector (OCB output in cmd/otelcol-jeeves) and the traffic generator into bin/.
+## build: the collector (OCB output in cmd/otelcol-jeeves) and the traffic generator into bin/;
+## then the collector must accept the default config (every component it names is in the build).
 build:
 	cd cmd/otelcol-jeeves && $(GO) build -trimpath -o $(COLLECTOR) .
 	$(GO) build -trimpath -o $(LOADGEN) ./cmd/jeeves-loadgen
+	$(COLLECTOR) validate --config configs/otelcol-jeeves.yaml
 
 ## run: build, then run the collector on the default config (Ctrl-C stops it).
 run: build
