@@ -14,6 +14,7 @@ all: build
 build:
 	cd cmd/otelcol-jeeves && $(GO) build -trimpath -o $(COLLECTOR) .
 	$(GO) build -trimpath -o $(LOADGEN) ./cmd/jeeves-loadgen
+	$(GO) build -trimpath -o $(BIN)/jeeves-alert-webhook ./cmd/jeeves-alert-webhook
 
 ## run: build, then run the collector on the default config (Ctrl-C stops it).
 run: build
