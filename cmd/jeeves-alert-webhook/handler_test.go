@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func do(t *testing.T, method, url, body string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -156,9 +157,9 @@ func TestRecorderRejects(t *testing.T) {
 		{"wrong version", http.MethodPost, "/alerts", `{"version":"5","status":"firing"}`, http.StatusBadRequest,
 			"bad alertmanager webhook notification: version must be \"4\", got \"5\"\n"},
 		{"too large", http.MethodPost, "/alerts", sample + "     ", http.StatusRequestEntityTooLarge,
-			"notification larger than " + itoa(len(sample)) + " bytes (-max-body)\n"},
+			"notification larger than " + strconv.Itoa(len(sample)) + " bytes (-max-body)\n"},
 		{"too large inside the object", http.MethodPost, "/alerts", `{"version":"4","receiver":"` + strings.Repeat("x", len(sample)) + `"}`,
-			http.StatusRequestEntityTooLarge, "notification larger than " + itoa(len(sample)) + " bytes (-max-body)\n"},
+			http.StatusRequestEntityTooLarge, "notification larger than " + strconv.Itoa(len(sample)) + " bytes (-max-body)\n"},
 		{"wrong method", http.MethodPut, "/alerts", sample, http.StatusMethodNotAllowed, "Method Not Allowed\n"},
 		{"unknown path", http.MethodGet, "/", "", http.StatusNotFound, "404 page not found\n"},
 	} {
@@ -188,5 +189,3 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("GET /healthz: %d %q", code, body)
 	}
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

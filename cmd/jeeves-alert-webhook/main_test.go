@@ -130,7 +130,7 @@ func TestListenFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	var stderr bytes.Buffer
 	if code := run(context.Background(), []string{"-listen", ln.Addr().String()}, env(nil), &stderr); code != 1 {
 		t.Errorf("exit %d, want 1", code)

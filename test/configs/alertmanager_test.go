@@ -37,7 +37,7 @@ func receiverFor(severity string) string {
 	return "webhook"
 }
 
-func runTool(t *testing.T, name string, args ...string) string {
+func runConfigTool(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
@@ -54,20 +54,20 @@ func runTool(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-type ruleAlert struct {
+type alertingRule struct {
 	Name   string
 	File   string
 	Labels map[string]string
 }
 
-// ruleAlerts reads every alerting rule of configs/prometheus/rules/*.yml, the files prometheus.yml loads.
-func ruleAlerts(t *testing.T) []ruleAlert {
+// alertingRules reads every alerting rule of configs/prometheus/rules/*.yml, the files prometheus.yml loads.
+func alertingRules(t *testing.T) []alertingRule {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(configsDir, "prometheus/rules/*.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var alerts []ruleAlert
+	var alerts []alertingRule
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -87,7 +87,7 @@ func ruleAlerts(t *testing.T) []ruleAlert {
 		for _, g := range file.Groups {
 			for _, r := range g.Rules {
 				if r.Alert != "" {
-					alerts = append(alerts, ruleAlert{Name: r.Alert, File: filepath.Base(f), Labels: r.Labels})
+					alerts = append(alerts, alertingRule{Name: r.Alert, File: filepath.Base(f), Labels: r.Labels})
 				}
 			}
 		}
@@ -101,14 +101,14 @@ func ruleAlerts(t *testing.T) []ruleAlert {
 // Every alert of the rules, with its static labels, reaches the receiver its severity calls for;
 // so do alerts the rules do not know (another team's, or one without severity).
 func TestAlertmanagerRoutesEveryAlert(t *testing.T) {
-	runTool(t, "amtool", "check-config", alertmanagerFile)
+	runConfigTool(t, "amtool", "check-config", alertmanagerFile)
 	type probe struct {
 		name   string
 		labels map[string]string
 	}
 	var probes []probe
 	seen := map[string]bool{"critical": false, "warning": false}
-	for _, a := range ruleAlerts(t) {
+	for _, a := range alertingRules(t) {
 		labels := map[string]string{"alertname": a.Name}
 		for k, v := range a.Labels {
 			labels[k] = v
@@ -127,17 +127,17 @@ func TestAlertmanagerRoutesEveryAlert(t *testing.T) {
 		probe{"alert without severity", map[string]string{"alertname": "SomethingElse"}})
 	for _, p := range probes {
 		args := []string{"config", "routes", "test", "--config.file=" + alertmanagerFile}
-		for _, k := range sortedKeys(p.labels) {
+		for _, k := range sortedLabelNames(p.labels) {
 			args = append(args, k+"="+p.labels[k])
 		}
-		got := strings.TrimSpace(runTool(t, "amtool", args...))
+		got := strings.TrimSpace(runConfigTool(t, "amtool", args...))
 		if want := receiverFor(p.labels["severity"]); got != want {
 			t.Errorf("%s %v routed to %q, want %q", p.name, p.labels, got, want)
 		}
 	}
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedLabelNames(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -150,7 +150,7 @@ func sortedKeys(m map[string]string) []string {
 // never matches.
 func TestInhibitRulesNameExistingAlerts(t *testing.T) {
 	known := map[string]string{}
-	for _, a := range ruleAlerts(t) {
+	for _, a := range alertingRules(t) {
 		known[a.Name] = a.Labels["severity"]
 	}
 	cfg := readAlertmanagerConfig(t)
@@ -201,7 +201,7 @@ type testAlert struct {
 	want   string
 }
 
-func alertOf(want string, labels ...string) testAlert {
+func newTestAlert(want string, labels ...string) testAlert {
 	m := map[string]string{}
 	for i := 0; i+1 < len(labels); i += 2 {
 		m[labels[i]] = labels[i+1]
@@ -219,18 +219,18 @@ func TestAlertmanagerInhibition(t *testing.T) {
 			t.Fatalf("prometheus-alertmanager not installed (run scripts/install-test-deps.sh): %v", err)
 		}
 	}
-	burnFastSuccess := alertOf("pager", "alertname", "JeevesErrorBudgetBurnFast", "severity", "critical", "slo", "pipeline_success")
-	burnSlowSuccess := alertOf("", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "pipeline_success")
-	errorRatio := alertOf("", "alertname", "JeevesPipelineErrorRatioHigh", "severity", "warning", "pipeline", "checkout")
-	burnFastLatency := alertOf("pager", "alertname", "JeevesErrorBudgetBurnFast", "severity", "critical", "slo", "pipeline_latency")
-	burnSlowLatency := alertOf("", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "pipeline_latency")
-	latency := alertOf("", "alertname", "JeevesPipelineLatencyHigh", "severity", "warning", "pipeline", "checkout")
-	llmOpenAI := alertOf("pager", "alertname", "JeevesLLMProviderErrorRatioHigh", "severity", "critical", "provider", "openai")
-	burnSlowOpenAI := alertOf("", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "llm_availability", "provider", "openai")
-	down := alertOf("pager", "alertname", "OtelcolJeevesDown", "severity", "critical", "job", "otelcol-jeeves")
-	queue := alertOf("", "alertname", "OtelcolJeevesExportQueueFilling", "severity", "warning", "exporter", "otlp_grpc/jaeger")
-	interrupts := alertOf("", "alertname", "JeevesInterruptRateHigh", "severity", "info")
-	completion := alertOf("", "alertname", "JeevesTraceCompletionLow", "severity", "warning")
+	burnFastSuccess := newTestAlert("pager", "alertname", "JeevesErrorBudgetBurnFast", "severity", "critical", "slo", "pipeline_success")
+	burnSlowSuccess := newTestAlert("", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "pipeline_success")
+	errorRatio := newTestAlert("", "alertname", "JeevesPipelineErrorRatioHigh", "severity", "warning", "pipeline", "checkout")
+	burnFastLatency := newTestAlert("pager", "alertname", "JeevesErrorBudgetBurnFast", "severity", "critical", "slo", "pipeline_latency")
+	burnSlowLatency := newTestAlert("", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "pipeline_latency")
+	latency := newTestAlert("", "alertname", "JeevesPipelineLatencyHigh", "severity", "warning", "pipeline", "checkout")
+	llmOpenAI := newTestAlert("pager", "alertname", "JeevesLLMProviderErrorRatioHigh", "severity", "critical", "provider", "openai")
+	burnSlowOpenAI := newTestAlert("", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "llm_availability", "provider", "openai")
+	down := newTestAlert("pager", "alertname", "OtelcolJeevesDown", "severity", "critical", "job", "otelcol-jeeves")
+	queue := newTestAlert("", "alertname", "OtelcolJeevesExportQueueFilling", "severity", "warning", "exporter", "otlp_grpc/jaeger")
+	interrupts := newTestAlert("", "alertname", "JeevesInterruptRateHigh", "severity", "info")
+	completion := newTestAlert("", "alertname", "JeevesTraceCompletionLow", "severity", "warning")
 
 	cases := []struct {
 		name    string
@@ -243,8 +243,8 @@ func TestAlertmanagerInhibition(t *testing.T) {
 			targets: []testAlert{
 				burnSlowSuccess, errorRatio,
 				// Another SLO's slow burn and another family's warning are not covered.
-				alertOf("chat", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "db_availability"),
-				alertOf("chat", "alertname", "JeevesPipelineLatencyHigh", "severity", "warning", "pipeline", "checkout"),
+				newTestAlert("chat", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "db_availability"),
+				newTestAlert("chat", "alertname", "JeevesPipelineLatencyHigh", "severity", "warning", "pipeline", "checkout"),
 			},
 		},
 		{
@@ -253,8 +253,8 @@ func TestAlertmanagerInhibition(t *testing.T) {
 			targets: []testAlert{
 				burnSlowLatency, latency, burnSlowOpenAI,
 				// Another provider's slow burn is not covered.
-				alertOf("chat", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "llm_availability", "provider", "anthropic"),
-				alertOf("chat", "alertname", "JeevesPipelineErrorRatioHigh", "severity", "warning", "pipeline", "checkout"),
+				newTestAlert("chat", "alertname", "JeevesErrorBudgetBurnSlow", "severity", "warning", "slo", "llm_availability", "provider", "anthropic"),
+				newTestAlert("chat", "alertname", "JeevesPipelineErrorRatioHigh", "severity", "warning", "pipeline", "checkout"),
 			},
 		},
 		{
@@ -264,7 +264,7 @@ func TestAlertmanagerInhibition(t *testing.T) {
 				queue, interrupts, completion,
 				// Criticals still page; other teams' warnings are not ours to silence.
 				llmOpenAI,
-				alertOf("chat", "alertname", "NodeFilesystemAlmostFull", "severity", "warning"),
+				newTestAlert("chat", "alertname", "NodeFilesystemAlmostFull", "severity", "warning"),
 			},
 		},
 		{
@@ -272,9 +272,9 @@ func TestAlertmanagerInhibition(t *testing.T) {
 			// not the routing or the test, kept them from their receivers.
 			name: "no critical",
 			targets: []testAlert{
-				with(burnSlowSuccess, "chat"), with(errorRatio, "chat"), with(burnSlowLatency, "chat"),
-				with(latency, "chat"), with(burnSlowOpenAI, "chat"), with(queue, "chat"),
-				with(interrupts, "webhook"), with(completion, "chat"),
+				deliveredTo(burnSlowSuccess, "chat"), deliveredTo(errorRatio, "chat"), deliveredTo(burnSlowLatency, "chat"),
+				deliveredTo(latency, "chat"), deliveredTo(burnSlowOpenAI, "chat"), deliveredTo(queue, "chat"),
+				deliveredTo(interrupts, "webhook"), deliveredTo(completion, "chat"),
 			},
 		},
 	}
@@ -287,13 +287,13 @@ func TestAlertmanagerInhibition(t *testing.T) {
 			base := startAlertmanager(t, am, srv.URL)
 
 			postAlerts(t, base, tc.sources)
-			waitFor(t, 10*time.Second, "the sources in Alertmanager", func() bool {
+			pollUntil(t, 10*time.Second, "the sources in Alertmanager", func() bool {
 				return len(activeAlerts(t, base)) >= len(tc.sources)
 			})
 			postAlerts(t, base, tc.targets)
 
 			all := append(append([]testAlert(nil), tc.sources...), tc.targets...)
-			waitFor(t, 15*time.Second, "the expected notifications", func() bool {
+			pollUntil(t, 15*time.Second, "the expected notifications", func() bool {
 				for _, a := range all {
 					if a.want != "" && len(rec.receivers(a.labels)) == 0 {
 						return false
@@ -307,7 +307,7 @@ func TestAlertmanagerInhibition(t *testing.T) {
 			states := activeAlerts(t, base)
 			for _, a := range all {
 				got := rec.receivers(a.labels)
-				key := labelKey(a.labels)
+				key := alertLabelKey(a.labels)
 				if a.want == "" {
 					if len(got) != 0 {
 						t.Errorf("%s was delivered to %v; it should be inhibited", key, got)
@@ -328,11 +328,11 @@ func TestAlertmanagerInhibition(t *testing.T) {
 	}
 }
 
-func with(a testAlert, want string) testAlert { a.want = want; return a }
+func deliveredTo(a testAlert, want string) testAlert { a.want = want; return a }
 
-func labelKey(labels map[string]string) string {
+func alertLabelKey(labels map[string]string) string {
 	parts := make([]string, 0, len(labels))
-	for _, k := range sortedKeys(labels) {
+	for _, k := range sortedLabelNames(labels) {
 		parts = append(parts, fmt.Sprintf("%s=%q", k, labels[k]))
 	}
 	return "{" + strings.Join(parts, ",") + "}"
@@ -373,7 +373,7 @@ func (r *notificationRecorder) ServeHTTP(w http.ResponseWriter, req *http.Reques
 		if msg.Receiver != path {
 			name = path + "(payload says " + msg.Receiver + ")"
 		}
-		key := labelKey(a.Labels)
+		key := alertLabelKey(a.Labels)
 		r.delivered[key] = append(r.delivered[key], name)
 	}
 }
@@ -381,7 +381,7 @@ func (r *notificationRecorder) ServeHTTP(w http.ResponseWriter, req *http.Reques
 func (r *notificationRecorder) receivers(labels map[string]string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.delivered[labelKey(labels)]...)
+	return append([]string(nil), r.delivered[alertLabelKey(labels)]...)
 }
 
 // startAlertmanager runs prometheus-alertmanager on a free port with a copy of the committed config
@@ -412,7 +412,7 @@ func startAlertmanager(t *testing.T, binary, recorderURL string) string {
 		t.Fatal(err)
 	}
 
-	addr := freeAddr(t)
+	addr := freeLoopbackAddr(t)
 	var log bytes.Buffer
 	cmd := exec.Command(binary,
 		"--config.file="+filepath.Join(dir, "alertmanager.yml"),
@@ -439,7 +439,7 @@ func startAlertmanager(t *testing.T, binary, recorderURL string) string {
 		}
 	})
 	base := "http://" + addr
-	waitFor(t, 15*time.Second, "alertmanager ready", func() bool {
+	pollUntil(t, 15*time.Second, "alertmanager ready", func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("alertmanager exited:\n%s", log.String())
@@ -462,14 +462,14 @@ func shortenWaits(route any) {
 	}
 	r["group_wait"] = "1s"
 	r["group_interval"] = "1s"
-	for _, child := range asSlice(r["routes"]) {
+	for _, child := range yamlList(r["routes"]) {
 		shortenWaits(child)
 	}
 }
 
-func asSlice(v any) []any { s, _ := v.([]any); return s }
+func yamlList(v any) []any { s, _ := v.([]any); return s }
 
-func freeAddr(t *testing.T) string {
+func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -503,7 +503,7 @@ func postAlerts(t *testing.T, base string, alerts []testAlert) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(resp.Body)
 		t.Fatalf("POST /api/v2/alerts: %s %s", resp.Status, msg)
@@ -522,7 +522,7 @@ func activeAlerts(t *testing.T, base string) map[string]alertStatus {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var alerts []struct {
 		Labels map[string]string `json:"labels"`
 		Status alertStatus       `json:"status"`
@@ -532,12 +532,12 @@ func activeAlerts(t *testing.T, base string) map[string]alertStatus {
 	}
 	out := make(map[string]alertStatus, len(alerts))
 	for _, a := range alerts {
-		out[labelKey(a.Labels)] = a.Status
+		out[alertLabelKey(a.Labels)] = a.Status
 	}
 	return out
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+func pollUntil(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !ok() {

@@ -44,7 +44,7 @@ type composeFile struct {
 	Volumes map[string]any `yaml:"volumes"`
 }
 
-func readCompose(t *testing.T) composeFile {
+func readComposeFile(t *testing.T) composeFile {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(configsDir, "compose.yaml"))
 	if err != nil {
@@ -75,9 +75,9 @@ var bindVars = []string{"JEEVES_BIND_ADDRESS", "JEEVES_OTLP_BIND_ADDRESS"}
 
 var portRE = regexp.MustCompile(`^(?:127\.0\.0\.1|\$\{([A-Z_]+):-127\.0\.0\.1\}):([0-9]+):([0-9]+)$`)
 
-// publishedPorts returns the container ports a service publishes, failing on any that a bare
+// composePublishedPorts returns the container ports a service publishes, failing on any that a bare
 // `docker compose up` would open on every host interface.
-func publishedPorts(t *testing.T, name string, svc composeService) []string {
+func composePublishedPorts(t *testing.T, name string, svc composeService) []string {
 	t.Helper()
 	var ports []string
 	for _, p := range svc.Ports {
@@ -95,10 +95,10 @@ func publishedPorts(t *testing.T, name string, svc composeService) []string {
 }
 
 func TestComposePortsBindLoopbackByDefault(t *testing.T) {
-	c := readCompose(t)
+	c := readComposeFile(t)
 	published := map[string][]string{}
 	for name, svc := range c.Services {
-		published[name] = publishedPorts(t, name, svc)
+		published[name] = composePublishedPorts(t, name, svc)
 	}
 	// What operators reach from the host: OTLP in, the UIs, the recorded alerts.
 	for name, want := range map[string][]string{
@@ -132,7 +132,7 @@ var noHealthcheck = map[string]string{
 }
 
 func TestComposeHealthchecksAndStartOrder(t *testing.T) {
-	c := readCompose(t)
+	c := readComposeFile(t)
 	healthy := map[string]bool{}
 	for name, svc := range c.Services {
 		hc := svc.Healthcheck
@@ -208,7 +208,7 @@ func TestComposeHealthchecksAndStartOrder(t *testing.T) {
 }
 
 func TestComposeVolumes(t *testing.T) {
-	c := readCompose(t)
+	c := readComposeFile(t)
 	mounts := map[string]map[string]string{} // service → container path → source
 	for name, svc := range c.Services {
 		mounts[name] = map[string]string{}
@@ -259,7 +259,7 @@ func TestComposeVolumes(t *testing.T) {
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	readYAML(t, "grafana/provisioning/dashboards/jeeves.yaml", &provider)
+	readConfigsYAML(t, "grafana/provisioning/dashboards/jeeves.yaml", &provider)
 	if len(provider.Providers) != 1 {
 		t.Fatalf("dashboard providers: %+v", provider)
 	}
@@ -268,7 +268,7 @@ func TestComposeVolumes(t *testing.T) {
 	}
 }
 
-func readYAML(t *testing.T, rel string, into any) {
+func readConfigsYAML(t *testing.T, rel string, into any) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(configsDir, rel))
 	if err != nil {
@@ -283,7 +283,7 @@ var secretKeyRE = regexp.MustCompile(`(?i)password|secret|token|api_?key`)
 
 // Grafana: no anonymous access and no default credentials anywhere in the stack.
 func TestComposeGrafanaHasNoDefaultCredentials(t *testing.T) {
-	c := readCompose(t)
+	c := readComposeFile(t)
 	for name, svc := range c.Services {
 		for k, v := range svc.Environment {
 			if k == "GF_AUTH_ANONYMOUS_ENABLED" && v != "false" {
@@ -323,7 +323,7 @@ func TestComposeGrafanaHasNoDefaultCredentials(t *testing.T) {
 
 // What Prometheus and Alertmanager point at is what the services listen on.
 func TestComposeTargetsMatchListeners(t *testing.T) {
-	c := readCompose(t)
+	c := readComposeFile(t)
 	col := c.service(t, "otelcol-jeeves")
 	env := col.Environment
 
@@ -351,7 +351,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 		}
 		listening[port] = true
 	}
-	for _, p := range publishedPorts(t, "otelcol-jeeves", col) {
+	for _, p := range composePublishedPorts(t, "otelcol-jeeves", col) {
 		if !listening[p] {
 			t.Errorf("otelcol-jeeves publishes %s, where nothing listens on 0.0.0.0", p)
 		}
@@ -377,7 +377,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 			} `yaml:"static_configs"`
 		} `yaml:"scrape_configs"`
 	}
-	readYAML(t, "prometheus/prometheus.yml", &prom)
+	readConfigsYAML(t, "prometheus/prometheus.yml", &prom)
 	targets := map[string][]string{}
 	for _, sc := range prom.ScrapeConfigs {
 		for _, s := range sc.StaticConfigs {
@@ -443,7 +443,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 			} `yaml:"webhook_configs"`
 		} `yaml:"receivers"`
 	}
-	readYAML(t, alertmanagerFile, &am)
+	readConfigsYAML(t, alertmanagerFile, &am)
 	if am.Route.Receiver != "webhook" {
 		t.Errorf("alertmanager default receiver %q, want webhook", am.Route.Receiver)
 	}
@@ -473,7 +473,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 			URL  string `yaml:"url"`
 		} `yaml:"datasources"`
 	}
-	readYAML(t, "grafana/provisioning/datasources/prometheus.yaml", &ds)
+	readConfigsYAML(t, "grafana/provisioning/datasources/prometheus.yaml", &ds)
 	want := map[string]string{"prometheus": "http://prometheus:9090", "jaeger": "http://jaeger:16686"}
 	for _, d := range ds.Datasources {
 		if w, ok := want[d.Type]; ok && d.URL != w {
