@@ -432,6 +432,16 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 	if hook.Healthcheck == nil || !slices.Contains(hook.Healthcheck.Test, "http://127.0.0.1:"+hookPort+"/healthz") {
 		t.Errorf("alert-webhook healthcheck does not probe its own port %s: %+v", hookPort, hook.Healthcheck)
 	}
+	// The image alone (docker run) listens where its own HEALTHCHECK probes.
+	image, err := os.ReadFile("../../cmd/jeeves-alert-webhook/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ENV JEEVES_ALERT_WEBHOOK_LISTEN=0.0.0.0:" + hookPort, `"-probe", "http://127.0.0.1:` + hookPort + `/healthz"`, "EXPOSE " + hookPort} {
+		if !strings.Contains(string(image), want) {
+			t.Errorf("cmd/jeeves-alert-webhook/Dockerfile lacks %s", want)
+		}
+	}
 	var am struct {
 		Route struct {
 			Receiver string `yaml:"receiver"`
