@@ -3,6 +3,7 @@ GO        ?= go
 BIN       := $(CURDIR)/bin
 COLLECTOR := $(BIN)/otelcol-jeeves
 LOADGEN   := $(BIN)/jeeves-loadgen
+WEBHOOK   := $(BIN)/jeeves-alert-webhook
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
@@ -15,6 +16,7 @@ all: build
 build:
 	cd cmd/otelcol-jeeves && $(GO) build -trimpath -o $(COLLECTOR) .
 	$(GO) build -trimpath -o $(LOADGEN) ./cmd/jeeves-loadgen
+	$(GO) build -trimpath -o $(WEBHOOK) ./cmd/jeeves-alert-webhook
 	$(COLLECTOR) validate --config configs/otelcol-jeeves.yaml
 
 ## run: build, then run the collector on the default config (Ctrl-C stops it).
@@ -23,7 +25,7 @@ run: build
 
 ## test: everything CI runs — generated-code drift, vet, unit, config and end-to-end tests.
 test: test-deps check-dist vet lint build image-smoke race
-	OTELCOL_JEEVES_BIN=$(COLLECTOR) \
+	OTELCOL_JEEVES_BIN=$(COLLECTOR) JEEVES_ALERT_WEBHOOK_BIN=$(WEBHOOK) \
 		$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 ## race: the component and library tests under the race detector (the e2e suite runs the binary).

@@ -119,6 +119,9 @@ func TestComposeMountsExist(t *testing.T) {
 	for name, svc := range compose.Services {
 		for _, v := range svc.Volumes {
 			src := strings.SplitN(v, ":", 2)[0]
+			if !strings.HasPrefix(src, ".") && !strings.HasPrefix(src, "/") {
+				continue // a named volume: compose_test.go checks it is declared
+			}
 			if _, err := os.Stat(filepath.Join(root, src)); err != nil {
 				t.Errorf("service %s mounts %s: %v", name, src, err)
 			}
