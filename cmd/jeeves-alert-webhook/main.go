@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "jeeves-alert-webhook:", err)
+		_, _ = fmt.Fprintln(stderr, "jeeves-alert-webhook:", err)
 		return 2
 	}
 	if o.probe != "" {
@@ -120,7 +120,10 @@ func serve(ctx context.Context, o options, logger *slog.Logger, ready chan<- net
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	<-errc // Serve returns http.ErrServerClosed once Shutdown starts.
+	// Serve returns http.ErrServerClosed once Shutdown starts; anything else is a failure too.
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -134,17 +137,17 @@ func probe(ctx context.Context, url string, stderr io.Writer) int {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		fmt.Fprintln(stderr, "jeeves-alert-webhook: probe:", err)
+		_, _ = fmt.Fprintln(stderr, "jeeves-alert-webhook: probe:", err)
 		return 1
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fmt.Fprintln(stderr, "jeeves-alert-webhook: probe:", err)
+		_, _ = fmt.Fprintln(stderr, "jeeves-alert-webhook: probe:", err)
 		return 1
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "jeeves-alert-webhook: probe: %s answered %s\n", url, resp.Status)
+		_, _ = fmt.Fprintf(stderr, "jeeves-alert-webhook: probe: %s answered %s\n", url, resp.Status)
 		return 1
 	}
 	return 0
