@@ -229,3 +229,43 @@ func numbers(v any) any {
 	}
 	return v
 }
+
+// Batches from several receivers' goroutines at once each get their own
+// scratch space: every output carries exactly its own batch's gauges.
+func TestConcurrentBatches(t *testing.T) {
+	sink := new(consumertest.MetricsSink)
+	p, err := NewFactory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), createDefaultConfig(), sink)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	input := readMetrics(t, filepath.Join("testdata", "two_services", "input.yaml"))
+
+	const workers, batches = 4, 50
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			for range batches {
+				md := pmetric.NewMetrics()
+				input.CopyTo(md)
+				if err := p.ConsumeMetrics(context.Background(), md); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		require.NoError(t, <-errs)
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+
+	require.Len(t, sink.AllMetrics(), workers*batches)
+	for _, md := range sink.AllMetrics() {
+		gw := md.ResourceMetrics().At(0)
+		require.Equal(t, 2, gw.ScopeMetrics().Len())
+		assert.Equal(t, int64(18), values(gw.ScopeMetrics().At(1))["jeeves.db.pool.active_connections|orders"])
+		agents := md.ResourceMetrics().At(1)
+		require.Equal(t, 2, agents.ScopeMetrics().Len())
+		assert.Len(t, values(agents.ScopeMetrics().At(1)), 5)
+	}
+}
