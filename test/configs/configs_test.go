@@ -37,9 +37,25 @@ func TestPrometheusConfigAndRules(t *testing.T) {
 	tool(t, "promtool", "check", "rules", "prometheus/rules/slo.rules.yml", "prometheus/rules/alerts.rules.yml")
 }
 
-// The alert unit tests fire each alert on data that crosses its threshold and not on data below it.
+// The rule unit tests fire each alert on data that crosses its threshold and not on data below it,
+// and check the recorded SLO ratios.
 func TestAlertRuleUnitTests(t *testing.T) {
-	tool(t, "promtool", "test", "rules", "prometheus/tests/alerts.test.yml")
+	files, err := filepath.Glob(filepath.Join(root, "prometheus/tests/*.test.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("want the jeeves, collector and slo rule tests, found %v", files)
+	}
+	args := []string{"test", "rules"}
+	for _, f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, rel)
+	}
+	tool(t, "promtool", args...)
 }
 
 func TestAlertmanagerConfig(t *testing.T) {
