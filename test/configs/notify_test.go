@@ -35,16 +35,21 @@ type rulesFile struct {
 
 // alertRule is one alerting rule with the evaluation interval of its group.
 type alertRule struct {
-	Name, Expr, Severity string
-	For, Eval            time.Duration
-	Annotations          map[string]string
+	Name, Expr, Severity, Group string
+	For, Eval                   time.Duration
+	Annotations                 map[string]string
 }
 
 // ruleSet is every rule of the committed rule files: the alerts, and the recording rules by name.
 type ruleSet struct {
 	alerts  []alertRule
-	records map[string][]string // record name → expressions (one per SLO)
-	evalOf  map[string]time.Duration
+	records map[string][]recorded // record name → its rules (one per SLO)
+}
+
+// recorded is one recording rule: its expression, group and the group's evaluation interval.
+type recorded struct {
+	expr, group string
+	eval        time.Duration
 }
 
 func dur(t *testing.T, what, s string, def time.Duration) time.Duration {
@@ -176,7 +181,7 @@ func flushInterval(t *testing.T) time.Duration {
 }
 
 func loadRules(t *testing.T, p promTiming) ruleSet {
-	rs := ruleSet{records: map[string][]string{}, evalOf: map[string]time.Duration{}}
+	rs := ruleSet{records: map[string][]recorded{}}
 	for _, f := range ruleFiles {
 		var rf rulesFile
 		readYAML(t, f, &rf)
@@ -184,12 +189,11 @@ func loadRules(t *testing.T, p promTiming) ruleSet {
 			eval := dur(t, g.Name+".interval", g.Interval, p.eval)
 			for _, r := range g.Rules {
 				if r.Record != "" {
-					rs.records[r.Record] = append(rs.records[r.Record], r.Expr)
-					rs.evalOf[r.Record] = max(rs.evalOf[r.Record], eval)
+					rs.records[r.Record] = append(rs.records[r.Record], recorded{expr: r.Expr, group: g.Name, eval: eval})
 					continue
 				}
 				rs.alerts = append(rs.alerts, alertRule{
-					Name: r.Alert, Expr: r.Expr, Severity: r.Labels["severity"],
+					Name: r.Alert, Expr: r.Expr, Severity: r.Labels["severity"], Group: g.Name,
 					For: dur(t, r.Alert+".for", r.For, 0), Eval: eval, Annotations: r.Annotations,
 				})
 			}
@@ -232,15 +236,17 @@ func isSpace(b byte) bool { return b == ' ' || b == '\n' || b == '\t' }
 
 // lag is how long an expression needs before it reflects a condition in full: its longest range
 // selector (a condition just over the threshold must fill the whole window), following recorded
-// series into the rules that record them; hops counts the recording rules on the way (each adds up
-// to one evaluation interval); fed says whether a jeeves_* family flushed by the collector feeds it.
+// series into the rules that record them; hops adds up to one evaluation interval per recording rule
+// on the way that runs in another group (groups run independently; a rule earlier in the same group
+// has run in the same evaluation); flush says whether a jeeves_* family flushed by the collector
+// feeds it.
 type lag struct {
 	window time.Duration
 	hops   time.Duration // sum of the evaluation intervals of the recording rules in the way
 	flush  bool
 }
 
-func (rs ruleSet) lagOf(t *testing.T, expr string) lag {
+func (rs ruleSet) lagOf(t *testing.T, expr, group string) lag {
 	var l lag
 	for _, m := range rangeRE.FindAllStringSubmatch(expr, -1) {
 		l.window = max(l.window, dur(t, "range", m[1], 0))
@@ -254,21 +260,31 @@ func (rs ruleSet) lagOf(t *testing.T, expr string) lag {
 		}
 	}
 	for _, name := range recordedRE.FindAllString(bare, -1) {
-		exprs, ok := rs.records[name]
+		recs, ok := rs.records[name]
 		if !ok {
 			t.Errorf("expression reads %s, which no rule records", name)
 			continue
 		}
-		var worst lag
-		for _, e := range exprs {
-			sub := rs.lagOf(t, e)
-			worst.window = max(worst.window, sub.window)
-			worst.hops = max(worst.hops, sub.hops)
-			worst.flush = worst.flush || sub.flush
+		// A generated burn-rate alert reads its own SLO's ratios, recorded earlier in its group
+		// (the other SLOs' rules of the same name are filtered out by its slo="…" selector).
+		var same []recorded
+		for _, r := range recs {
+			if r.group == group {
+				same = append(same, r)
+			}
 		}
-		l.window = max(l.window, worst.window)
-		l.hops = max(l.hops, worst.hops+rs.evalOf[name])
-		l.flush = l.flush || worst.flush
+		if len(same) > 0 {
+			recs = same
+		}
+		for _, r := range recs {
+			sub := rs.lagOf(t, r.expr, r.group)
+			if r.group != group {
+				sub.hops += r.eval
+			}
+			l.window = max(l.window, sub.window)
+			l.hops = max(l.hops, sub.hops)
+			l.flush = l.flush || sub.flush
+		}
 	}
 	return l
 }
@@ -312,7 +328,7 @@ func notifyTimes(t *testing.T) (map[string]notifyTime, map[string]alertRule) {
 	for _, a := range rs.alerts {
 		var fastest *lag
 		for _, alt := range alternatives(a.Expr) {
-			l := rs.lagOf(t, alt)
+			l := rs.lagOf(t, alt, a.Group)
 			if fastest == nil || l.total() < fastest.total() {
 				fastest = &l
 			}
@@ -374,8 +390,9 @@ func TestNotifyTimeComputation(t *testing.T) {
 		"OtelcolJeevesDown": "2m",
 		// scrape 15s + flush 15s + window 1m + for 2m + evaluation 15s + group_wait 30s
 		"JeevesLLMProviderErrorRatioHigh": "4m15s",
-		// scrape 15s + flush 15s + window 1h + evaluation 15s (+15s for the recorded ratio) + group_wait 30s
-		"JeevesErrorBudgetBurnFast": "1h1m30s",
+		// scrape 15s + flush 15s + window 1h + evaluation 15s (the ratios run earlier in the alert's
+		// group) + group_wait 30s
+		"JeevesErrorBudgetBurnFast": "1h1m15s",
 	} {
 		if got := model.Duration(times[name].total()).String(); got != want {
 			t.Errorf("%s: %s (%s), want %s", name, got, times[name], want)
