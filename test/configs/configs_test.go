@@ -4,6 +4,7 @@
 package configs
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/jeeves/otelcol-jeeves/internal/slo"
 )
 
 const root = "../../configs"
@@ -37,9 +40,25 @@ func TestPrometheusConfigAndRules(t *testing.T) {
 	tool(t, "promtool", "check", "rules", "prometheus/rules/slo.rules.yml", "prometheus/rules/alerts.rules.yml")
 }
 
-// The alert unit tests fire each alert on data that crosses its threshold and not on data below it.
+// The rule unit tests fire each alert on data that crosses its threshold and not on data below it,
+// and check the recorded SLO ratios.
 func TestAlertRuleUnitTests(t *testing.T) {
-	tool(t, "promtool", "test", "rules", "prometheus/tests/alerts.test.yml")
+	files, err := filepath.Glob(filepath.Join(root, "prometheus/tests/*.test.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("want the jeeves, collector and slo rule tests, found %v", files)
+	}
+	args := []string{"test", "rules"}
+	for _, f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, rel)
+	}
+	tool(t, "promtool", args...)
 }
 
 func TestAlertmanagerConfig(t *testing.T) {
@@ -61,27 +80,17 @@ func TestAlertmanagerRouting(t *testing.T) {
 	}
 }
 
-// Every alert carries a severity that the routing knows, a summary and a description.
+// Every alert, hand-written or generated, carries a severity that the routing knows, a summary and a
+// description.
 func TestAlertsAreRoutable(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "prometheus/rules/alerts.rules.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Groups []struct {
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Labels      map[string]string `yaml:"labels"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, g := range file.Groups {
-		for _, r := range g.Rules {
+	for _, f := range ruleFiles {
+		var file rulesFile
+		readYAML(t, f, &file)
+		for _, r := range rulesOf(file) {
+			if r.Alert == "" {
+				continue
+			}
 			n++
 			switch r.Labels["severity"] {
 			case "critical", "warning", "info":
@@ -93,8 +102,54 @@ func TestAlertsAreRoutable(t *testing.T) {
 			}
 		}
 	}
-	if n == 0 {
-		t.Fatal("no alerts found")
+	if n < 15 {
+		t.Fatalf("%d alerts found, want at least the plan's 15", n)
+	}
+}
+
+// The alert names of the plan, each defined.
+func TestPlannedAlertsExist(t *testing.T) {
+	defined := map[string]bool{}
+	for _, f := range ruleFiles {
+		var file rulesFile
+		readYAML(t, f, &file)
+		for _, r := range rulesOf(file) {
+			defined[r.Alert] = true
+		}
+	}
+	for _, name := range []string{
+		"JeevesPipelineErrorRatioHigh", "JeevesPipelineLatencyHigh", "JeevesLLMProviderErrorRatioHigh",
+		"JeevesDBPoolUtilisationHigh", "JeevesInterruptRateHigh", "JeevesTraceCompletionLow",
+		"JeevesErrorBudgetBurnFast", "JeevesErrorBudgetBurnSlow",
+		"OtelcolJeevesDown", "OtelcolJeevesRefusingData", "OtelcolJeevesDroppingData", "OtelcolJeevesExportQueueFilling",
+		"OtelcolJeevesSeriesOverflow", "OtelcolJeevesSamplerForcedDecisions", "OtelcolJeevesCommBusDisconnected",
+	} {
+		if !defined[name] {
+			t.Errorf("alert %s is not defined", name)
+		}
+	}
+}
+
+// The committed slo.rules.yml is what internal/slo generates from configs/slo/slos.yaml.
+func TestSLORulesAreGenerated(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "slo/slos.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := slo.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := slo.Generate(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, "prometheus/rules/slo.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("configs/prometheus/rules/slo.rules.yml differs from the generator's output: run `go generate ./internal/slo` and commit it")
 	}
 }
 
