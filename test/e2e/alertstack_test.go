@@ -36,8 +36,9 @@ type alertStack struct {
 // notification reaches the right receiver.
 const testRuleFor = "1s"
 
-// startAlertStack starts the stack; env is added to the collector's environment.
-func startAlertStack(t *testing.T, env map[string]string) *alertStack {
+// startAlertStack starts the stack; env is added to the collector's environment and overrides
+// are merged over its config.
+func startAlertStack(t *testing.T, env map[string]string, overrides []string) *alertStack {
 	t.Helper()
 	st := &alertStack{kernel: commbustest.StartKernel(t, "127.0.0.1:0"), sink: startTraceSink(t, false)}
 	st.hook = startAlertWebhook(t)
@@ -49,7 +50,7 @@ func startAlertStack(t *testing.T, env map[string]string) *alertStack {
 	for k, v := range env {
 		full[k] = v
 	}
-	st.c = startCollector(t, collectorOptions{Env: full})
+	st.c = startCollector(t, collectorOptions{Env: full, Overrides: overrides})
 	if err := st.kernel.WaitSubscribers(1, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}

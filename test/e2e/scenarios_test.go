@@ -32,6 +32,8 @@ type alertScenario struct {
 	name string
 	// env is added to the collector's environment.
 	env map[string]string
+	// overrides are merged over the default config (collectorOptions.Overrides).
+	overrides []string
 	// wave runs after each wave of traces (w counts from 0).
 	wave func(t *testing.T, st *alertStack, w int)
 	// after runs once the waves are sent.
@@ -46,7 +48,7 @@ const (
 	scenarioAlertWithin = 2 * time.Minute
 	// processesPerWave are the processes the kernel reports per wave of the interrupt storm, two
 	// interrupts each: over five waves an increase that rate(...[5m]) turns into more than 10/s.
-	processesPerWave = 400
+	processesPerWave = 1000
 )
 
 var alertScenarios = []alertScenario{
@@ -75,8 +77,10 @@ var alertScenarios = []alertScenario{
 	{name: "broken-propagation", want: []wantAlert{
 		{"JeevesTraceCompletionLow", nil, "chat"},
 	}},
-	// Jaeger unreachable with a small queue: the queue fills and new batches are refused.
-	{name: "jaeger-down", env: map[string]string{"JAEGER_QUEUE_SPANS": "3000", "JEEVES_SAMPLING_PERCENTAGE": "100"},
+	// Jaeger unreachable with a queue smaller than the traffic and one consumer (the others would
+	// each hold a batch in their retries, outside the queue): the queue fills, new batches are refused.
+	{name: "jaeger-down", env: map[string]string{"JAEGER_QUEUE_SPANS": "8000", "JEEVES_SAMPLING_PERCENTAGE": "100"},
+		overrides: []string{"yaml:exporters::otlp_grpc/jaeger::sending_queue::num_consumers: 1"},
 		want: []wantAlert{
 			{"OtelcolJeevesExportQueueFilling", nil, "chat"},
 			{"OtelcolJeevesDroppingData", nil, "chat"},
@@ -107,7 +111,7 @@ func runAlertScenario(t *testing.T, sc alertScenario) {
 	if sc.name == "jaeger-down" {
 		env["JAEGER_OTLP_ENDPOINT"] = freePort(t) // nothing listens there
 	}
-	st := startAlertStack(t, env)
+	st := startAlertStack(t, env, sc.overrides)
 	lg, err := loadgen.ScenarioByName(sc.name)
 	if err != nil {
 		lg, _ = loadgen.ScenarioByName("healthy")
@@ -257,8 +261,8 @@ func checkScenarioPanels(t *testing.T, st *alertStack, scenario string) {
 	}
 }
 
-// publishInterrupts has the kernel report processes that wait on a clarification and resume:
-// two interrupt counts each (pending, resolved), while every trace of the interrupt-storm loadgen
+// publishInterrupts has the kernel report processes that wait on a clarification and resume, or
+// exhaust a quota and are cancelled: two interrupt counts each (pending, then resolved or cancelled), while every trace of the interrupt-storm loadgen
 // scenario also carries an interrupt span. After the last wave the collector must serve exactly
 // the CommBus count: the spans are not counted a second time.
 func publishInterrupts(t *testing.T, st *alertStack, w int) {
@@ -270,6 +274,13 @@ func publishInterrupts(t *testing.T, st *alertStack, w int) {
 			return commbustest.Event{EventType: typ, Payload: payload, Source: "kernel", TimestampMs: base.UnixMilli()}
 		}
 		st.kernel.Publish(ev("process.created", fmt.Sprintf(`{"pid":%q,"request_id":"r","session_id":"s"}`, pid)))
+		if i%10 == 0 {
+			// One in ten exhausts its tool-call quota and is cancelled (resource_exhausted pending,
+			// then cancelled).
+			st.kernel.Publish(ev("resource.exhausted", fmt.Sprintf(`{"pid":%q,"reason":"max_tool_calls_exceeded","usage":{"llm_calls":4,"tool_calls":20,"agent_hops":3,"tokens_in":100,"tokens_out":50}}`, pid)))
+			st.kernel.Publish(ev("process.cancelled", fmt.Sprintf(`{"pid":%q,"reason":"resource quota exhausted"}`, pid)))
+			continue
+		}
 		st.kernel.Publish(ev("process.state_changed", fmt.Sprintf(`{"pid":%q,"old_state":"RUNNING","new_state":"WAITING","reason":"clarification requested"}`, pid)))
 		st.kernel.Publish(ev("process.resumed", fmt.Sprintf(`{"pid":%q}`, pid)))
 		st.kernel.Publish(ev("process.terminated", fmt.Sprintf(`{"pid":%q}`, pid)))
