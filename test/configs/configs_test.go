@@ -84,9 +84,7 @@ func TestAlertmanagerRouting(t *testing.T) {
 // description.
 func TestAlertsAreRoutable(t *testing.T) {
 	n := 0
-	for _, f := range ruleFiles {
-		var file rulesFile
-		readYAML(t, f, &file)
+	for _, file := range committedRuleFiles(t) {
 		for _, r := range rulesOf(file) {
 			if r.Alert == "" {
 				continue
@@ -110,9 +108,7 @@ func TestAlertsAreRoutable(t *testing.T) {
 // The alert names of the plan, each defined.
 func TestPlannedAlertsExist(t *testing.T) {
 	defined := map[string]bool{}
-	for _, f := range ruleFiles {
-		var file rulesFile
-		readYAML(t, f, &file)
+	for _, file := range committedRuleFiles(t) {
 		for _, r := range rulesOf(file) {
 			defined[r.Alert] = true
 		}

@@ -23,8 +23,6 @@ const (
 	runbookDir  = "../../docs/runbooks"
 )
 
-var ruleFiles = []string{"prometheus/rules/slo.rules.yml", "prometheus/rules/alerts.rules.yml"}
-
 type rulesFile struct {
 	Groups []struct {
 		Name     string      `yaml:"name"`
@@ -75,27 +73,36 @@ func readYAML(t *testing.T, rel string, into any) {
 	}
 }
 
-// promTiming is what prometheus.yml says about when samples arrive and rules run.
-type promTiming struct {
-	scrape, eval time.Duration
+// timing is what the committed configs say about when samples arrive, rules run and Alertmanager
+// sends: scrape interval of the collector jobs, evaluation interval, the collector's metrics flush
+// interval, and group_wait per severity.
+type timing struct {
+	scrape, eval, flush time.Duration
+	groupWait           map[string]time.Duration
 }
 
-func loadPromTiming(t *testing.T) promTiming {
-	var cfg struct {
-		Global struct {
-			ScrapeInterval     string `yaml:"scrape_interval"`
-			EvaluationInterval string `yaml:"evaluation_interval"`
-		} `yaml:"global"`
-		ScrapeConfigs []struct {
-			JobName        string `yaml:"job_name"`
-			ScrapeInterval string `yaml:"scrape_interval"`
-		} `yaml:"scrape_configs"`
-	}
+type promConfig struct {
+	Global struct {
+		ScrapeInterval     string `yaml:"scrape_interval"`
+		EvaluationInterval string `yaml:"evaluation_interval"`
+	} `yaml:"global"`
+	RuleFiles     []string `yaml:"rule_files"`
+	ScrapeConfigs []struct {
+		JobName        string `yaml:"job_name"`
+		ScrapeInterval string `yaml:"scrape_interval"`
+	} `yaml:"scrape_configs"`
+}
+
+func committedTiming(t *testing.T) timing {
+	var cfg promConfig
 	readYAML(t, "prometheus/prometheus.yml", &cfg)
 	// Prometheus' defaults when the file says nothing.
 	global := dur(t, "global.scrape_interval", cfg.Global.ScrapeInterval, time.Minute)
-	var p promTiming
-	p.eval = dur(t, "global.evaluation_interval", cfg.Global.EvaluationInterval, time.Minute)
+	tm := timing{
+		eval:      dur(t, "global.evaluation_interval", cfg.Global.EvaluationInterval, time.Minute),
+		flush:     flushInterval(t),
+		groupWait: map[string]time.Duration{},
+	}
 	found := map[string]bool{}
 	for _, sc := range cfg.ScrapeConfigs {
 		if sc.JobName != "otelcol-jeeves" && sc.JobName != "otelcol-jeeves-self" {
@@ -103,12 +110,45 @@ func loadPromTiming(t *testing.T) promTiming {
 		}
 		found[sc.JobName] = true
 		// The slower of the two collector jobs bounds every alert (the jeeves_* and otelcol_* series).
-		p.scrape = max(p.scrape, dur(t, sc.JobName+".scrape_interval", sc.ScrapeInterval, global))
+		tm.scrape = max(tm.scrape, dur(t, sc.JobName+".scrape_interval", sc.ScrapeInterval, global))
 	}
 	if !found["otelcol-jeeves"] || !found["otelcol-jeeves-self"] {
 		t.Fatalf("prometheus.yml lacks the otelcol-jeeves or otelcol-jeeves-self job: %v", found)
 	}
-	return p
+	var am struct {
+		Route amRoute `yaml:"route"`
+	}
+	readYAML(t, "alertmanager/alertmanager.yml", &am)
+	for _, sev := range []string{"critical", "warning", "info"} {
+		tm.groupWait[sev] = groupWait(t, am.Route, sev)
+	}
+	return tm
+}
+
+// committedRuleFiles reads the rule files prometheus.yml loads (rule_files, globs relative to it).
+func committedRuleFiles(t *testing.T) []rulesFile {
+	var cfg promConfig
+	readYAML(t, "prometheus/prometheus.yml", &cfg)
+	var files []rulesFile
+	for _, pattern := range cfg.RuleFiles {
+		matches, err := filepath.Glob(filepath.Join(root, "prometheus", pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range matches {
+			rel, err := filepath.Rel(root, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rf rulesFile
+			readYAML(t, rel, &rf)
+			files = append(files, rf)
+		}
+	}
+	if len(files) == 0 {
+		t.Fatalf("prometheus.yml rule_files %v match no file", cfg.RuleFiles)
+	}
+	return files
 }
 
 type amRoute struct {
@@ -121,13 +161,9 @@ type amRoute struct {
 
 // groupWait is the group_wait Alertmanager applies to a new alert with the given severity: that of
 // the deepest route it matches (a route inherits its parent's), Alertmanager's 30s by default.
-func groupWait(t *testing.T, severity string) time.Duration {
-	var cfg struct {
-		Route amRoute `yaml:"route"`
-	}
-	readYAML(t, "alertmanager/alertmanager.yml", &cfg)
-	wait := dur(t, "route.group_wait", cfg.Route.GroupWait, 30*time.Second)
-	routes := cfg.Route.Routes
+func groupWait(t *testing.T, root amRoute, severity string) time.Duration {
+	wait := dur(t, "route.group_wait", root.GroupWait, 30*time.Second)
+	routes := root.Routes
 	for {
 		var next *amRoute
 		for i := range routes {
@@ -180,13 +216,11 @@ func flushInterval(t *testing.T) time.Duration {
 	return longest
 }
 
-func loadRules(t *testing.T, p promTiming) ruleSet {
+func loadRules(t *testing.T, tm timing, files []rulesFile) ruleSet {
 	rs := ruleSet{records: map[string][]recorded{}}
-	for _, f := range ruleFiles {
-		var rf rulesFile
-		readYAML(t, f, &rf)
+	for _, rf := range files {
 		for _, g := range rf.Groups {
-			eval := dur(t, g.Name+".interval", g.Interval, p.eval)
+			eval := dur(t, g.Name+".interval", g.Interval, tm.eval)
 			for _, r := range g.Rules {
 				if r.Record != "" {
 					rs.records[r.Record] = append(rs.records[r.Record], recorded{expr: r.Expr, group: g.Name, eval: eval})
@@ -318,11 +352,14 @@ func (n notifyTime) String() string {
 	return s + fmt.Sprintf(" + evaluation %s + group_wait %s", model.Duration(n.eval), model.Duration(n.groupWait))
 }
 
-// notifyTimes computes the worst case of every alert name (the largest over its rules).
+// notifyTimes computes the worst case of every alert of the committed files.
 func notifyTimes(t *testing.T) (map[string]notifyTime, map[string]alertRule) {
-	p := loadPromTiming(t)
-	flush := flushInterval(t)
-	rs := loadRules(t, p)
+	return computeNotifyTimes(t, committedTiming(t), committedRuleFiles(t))
+}
+
+// computeNotifyTimes computes the worst case of every alert name (the largest over its rules).
+func computeNotifyTimes(t *testing.T, tm timing, files []rulesFile) (map[string]notifyTime, map[string]alertRule) {
+	rs := loadRules(t, tm, files)
 	times := map[string]notifyTime{}
 	rules := map[string]alertRule{}
 	for _, a := range rs.alerts {
@@ -333,9 +370,13 @@ func notifyTimes(t *testing.T) (map[string]notifyTime, map[string]alertRule) {
 				fastest = &l
 			}
 		}
-		n := notifyTime{scrape: p.scrape, window: fastest.window, forDur: a.For, eval: a.Eval + fastest.hops, groupWait: groupWait(t, a.Severity)}
+		wait, ok := tm.groupWait[a.Severity]
+		if !ok {
+			t.Errorf("%s: no group_wait known for severity %q", a.Name, a.Severity)
+		}
+		n := notifyTime{scrape: tm.scrape, window: fastest.window, forDur: a.For, eval: a.Eval + fastest.hops, groupWait: wait}
 		if fastest.flush {
-			n.flush = flush
+			n.flush = tm.flush
 		}
 		if old, ok := times[a.Name]; !ok || n.total() > old.total() {
 			times[a.Name] = n
@@ -382,20 +423,78 @@ func TestCriticalAlertsNotifyWithinFiveMinutes(t *testing.T) {
 	}
 }
 
-// Hand-checked worst cases: they fail when the computation, or a committed interval, changes.
+// The computation on fixed inputs, checked by hand: the fastest `or` branch, a recorded series from
+// another group (one more evaluation) or from the same group (none), the collector flush for
+// jeeves_* families but not for the pushed DB pool gauges, group_wait by severity.
 func TestNotifyTimeComputation(t *testing.T) {
-	times, _ := notifyTimes(t)
+	var rf rulesFile
+	if err := yaml.Unmarshal([]byte(`
+groups:
+  - name: recorded
+    interval: 1m
+    rules:
+      - record: x:ratio:rate10m
+        expr: sum(rate(jeeves_a_total[10m]))
+  - name: alerts
+    rules:
+      - alert: Plain
+        expr: up == 0
+        for: 1m
+        labels: {severity: critical}
+      - alert: FastestBranch
+        expr: rate(otelcol_x[5m]) > 0 or max_over_time(otelcol_y[2m:30s]) > 0
+        for: 3m
+        labels: {severity: warning}
+      - alert: FromAnotherGroup
+        expr: x:ratio:rate10m > 0.1
+        labels: {severity: info}
+  - name: same
+    rules:
+      - record: y:ratio:rate1h
+        expr: sum(rate(jeeves_db_pool_size{le=~"5(\\.0)?"}[1h]))
+      - alert: SameGroup
+        expr: y:ratio:rate1h > 1
+        labels: {severity: critical}
+`), &rf); err != nil {
+		t.Fatal(err)
+	}
+	tm := timing{scrape: 30 * time.Second, eval: 20 * time.Second, flush: 10 * time.Second,
+		groupWait: map[string]time.Duration{"critical": 5 * time.Second, "warning": time.Minute, "info": 2 * time.Minute}}
+	times, _ := computeNotifyTimes(t, tm, []rulesFile{rf})
 	for name, want := range map[string]string{
-		// scrape 15s + for 1m + evaluation 15s + group_wait 30s
-		"OtelcolJeevesDown": "2m",
-		// scrape 15s + flush 15s + window 1m + for 2m + evaluation 15s + group_wait 30s
-		"JeevesLLMProviderErrorRatioHigh": "4m15s",
-		// scrape 15s + flush 15s + window 1h + evaluation 15s (the ratios run earlier in the alert's
-		// group) + group_wait 30s
-		"JeevesErrorBudgetBurnFast": "1h1m15s",
+		"Plain":            "1m55s", // scrape 30s + for 1m + evaluation 20s + group_wait 5s
+		"FastestBranch":    "6m50s", // scrape 30s + window 2m (not 5m) + for 3m + evaluation 20s + group_wait 1m
+		"FromAnotherGroup": "14m",   // scrape 30s + flush 10s + window 10m + evaluation 20s + 1m + group_wait 2m
+		"SameGroup":        "1h55s", // scrape 30s + window 1h + evaluation 20s + group_wait 5s
 	} {
 		if got := model.Duration(times[name].total()).String(); got != want {
 			t.Errorf("%s: %s (%s), want %s", name, got, times[name], want)
+		}
+	}
+}
+
+// group_wait of the route an alert of each severity takes, inherited from the parent when unset.
+func TestGroupWaitBySeverity(t *testing.T) {
+	var cfg struct {
+		Route amRoute `yaml:"route"`
+	}
+	if err := yaml.Unmarshal([]byte(`
+route:
+  receiver: default
+  group_wait: 45s
+  routes:
+    - matchers: ['severity="critical"']
+      group_wait: 10s
+      routes:
+        - matchers: ['team="db"']
+          group_wait: 1s
+    - match: {severity: warning}
+`), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for sev, want := range map[string]time.Duration{"critical": 10 * time.Second, "warning": 45 * time.Second, "info": 45 * time.Second} {
+		if got := groupWait(t, cfg.Route, sev); got != want {
+			t.Errorf("%s: group_wait %s, want %s", sev, got, want)
 		}
 	}
 }
