@@ -56,9 +56,9 @@ check-dist: generate-dist
 	@test -z "$$(git status --porcelain -- cmd/otelcol-jeeves)" || \
 		(echo "untracked files in cmd/otelcol-jeeves:" >&2; git status --porcelain -- cmd/otelcol-jeeves >&2; exit 1)
 
-## generate: regenerate mdatagen output for our components.
+## generate: regenerate mdatagen output, the Grafana dashboards and the SLO rules.
 generate:
-	$(GO) generate ./processor/... ./receiver/...
+	$(GO) generate ./processor/... ./receiver/... ./internal/...
 
 ## vet: go.mod tidy, go vet, and gofmt over every Go file we write (OCB output is left as generated).
 vet:

@@ -181,8 +181,9 @@ func TestDashboardsAndRulesOnRealPrometheus(t *testing.T) {
 	if total < 20 {
 		t.Errorf("Prometheus loaded %d rules, want the shipped ones (>= 20)", total)
 	}
-	// The recording rules produce series from the collector's data.
-	for _, rec := range []string{"jeeves:pipeline_executions:rate5m", "jeeves:llm_tokens:rate5m", "jeeves:pipeline_duration_seconds:p99_5m"} {
+	// The SLO recording rules produce series from the collector's data (TestAlertScenarios checks
+	// every recording rule on healthy traffic).
+	for _, rec := range []string{`jeeves_slo:error_ratio:rate5m{slo="pipeline_success"}`, `jeeves_slo:error_ratio:rate5m{slo="llm_availability"}`, `jeeves_slo:objective`} {
 		if n, err := prom.query(t, rec); err != nil || n == 0 {
 			t.Errorf("recording rule %s has no data (%v)", rec, err)
 		}
