@@ -149,10 +149,14 @@ func idLike(seg string) bool {
 		b := seg[i]
 		if !isDigit(b) {
 			digits = false
-			if !(b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' || b == '-') {
+			if !isHexOrDash(b) {
 				hex = false
 			}
 		}
 	}
 	return digits || hex
+}
+
+func isHexOrDash(b byte) bool {
+	return isDigit(b) || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' || b == '-'
 }
