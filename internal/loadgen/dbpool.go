@@ -33,19 +33,8 @@ func DBPoolMetrics(services Services, pools []DBPool, start, now time.Time) pmet
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(ScopeDB.String())
 
-	count := sm.Metrics().AppendEmpty()
-	count.SetName("db.client.connection.count")
-	count.SetUnit("{connection}")
-	sum := count.SetEmptySum()
-	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-	sum.SetIsMonotonic(false)
-
-	limit := sm.Metrics().AppendEmpty()
-	limit.SetName("db.client.connection.max")
-	limit.SetUnit("{connection}")
-	maxSum := limit.SetEmptySum()
-	maxSum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-	maxSum.SetIsMonotonic(false)
+	sum := upDownCounter(sm.Metrics(), "db.client.connection.count")
+	maxSum := upDownCounter(sm.Metrics(), "db.client.connection.max")
 
 	st, ts := pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(now)
 	point := func(dps pmetric.NumberDataPointSlice, pool string, v int64) pmetric.NumberDataPoint {
@@ -62,6 +51,18 @@ func DBPoolMetrics(services Services, pools []DBPool, start, now time.Time) pmet
 		point(maxSum.DataPoints(), p.Name, p.Max)
 	}
 	return md
+}
+
+// upDownCounter appends a cumulative non-monotonic sum (what an SDK's
+// UpDownCounter exports) of connections.
+func upDownCounter(ms pmetric.MetricSlice, name string) pmetric.Sum {
+	m := ms.AppendEmpty()
+	m.SetName(name)
+	m.SetUnit("{connection}")
+	sum := m.SetEmptySum()
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	sum.SetIsMonotonic(false)
+	return sum
 }
 
 // SendDBPools exports the pools' state once over OTLP/gRPC to conn.

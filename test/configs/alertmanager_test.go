@@ -22,7 +22,6 @@ import (
 )
 
 const (
-	configsDir       = "../../configs"
 	alertmanagerFile = "alertmanager/alertmanager.yml"
 )
 
@@ -37,23 +36,6 @@ func receiverFor(severity string) string {
 	return "webhook"
 }
 
-func runConfigTool(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not installed (run scripts/install-test-deps.sh): %v", name, err)
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Dir = configsDir
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
-	}
-	return string(out)
-}
-
 type alertingRule struct {
 	Name   string
 	File   string
@@ -63,7 +45,7 @@ type alertingRule struct {
 // alertingRules reads every alerting rule of configs/prometheus/rules/*.yml, the files prometheus.yml loads.
 func alertingRules(t *testing.T) []alertingRule {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(configsDir, "prometheus/rules/*.yml"))
+	files, err := filepath.Glob(filepath.Join(root, "prometheus/rules/*.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +83,7 @@ func alertingRules(t *testing.T) []alertingRule {
 // Every alert of the rules, with its static labels, reaches the receiver its severity calls for;
 // so do alerts the rules do not know (another team's, or one without severity).
 func TestAlertmanagerRoutesEveryAlert(t *testing.T) {
-	runConfigTool(t, "amtool", "check-config", alertmanagerFile)
+	tool(t, "amtool", "check-config", alertmanagerFile)
 	type probe struct {
 		name   string
 		labels map[string]string
@@ -130,7 +112,7 @@ func TestAlertmanagerRoutesEveryAlert(t *testing.T) {
 		for _, k := range sortedLabelNames(p.labels) {
 			args = append(args, k+"="+p.labels[k])
 		}
-		got := strings.TrimSpace(runConfigTool(t, "amtool", args...))
+		got := strings.TrimSpace(tool(t, "amtool", args...))
 		if want := receiverFor(p.labels["severity"]); got != want {
 			t.Errorf("%s %v routed to %q, want %q", p.name, p.labels, got, want)
 		}
@@ -183,7 +165,7 @@ func TestInhibitRulesNameExistingAlerts(t *testing.T) {
 
 func readAlertmanagerConfig(t *testing.T) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(configsDir, alertmanagerFile))
+	raw, err := os.ReadFile(filepath.Join(root, alertmanagerFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ type composeFile struct {
 
 func readComposeFile(t *testing.T) composeFile {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(configsDir, "compose.yaml"))
+	raw, err := os.ReadFile(filepath.Join(root, "compose.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestComposeVolumes(t *testing.T) {
 			src, dst := parts[0], parts[1]
 			mounts[name][dst] = src
 			if strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/") {
-				if _, err := os.Stat(filepath.Join(configsDir, src)); err != nil {
+				if _, err := os.Stat(filepath.Join(root, src)); err != nil {
 					t.Errorf("service %s mounts %s: %v", name, src, err)
 				}
 				continue
@@ -270,7 +270,7 @@ func TestComposeVolumes(t *testing.T) {
 
 func readConfigsYAML(t *testing.T, rel string, into any) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(configsDir, rel))
+	raw, err := os.ReadFile(filepath.Join(root, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestComposeGrafanaHasNoDefaultCredentials(t *testing.T) {
 		t.Fatalf("secret %s is not declared with a file (%+v)", secret, s)
 	}
 	// The password file itself is never committed: its directory ignores everything but its README.
-	dir := filepath.Join(configsDir, filepath.Dir(s.File))
+	dir := filepath.Join(root, filepath.Dir(s.File))
 	ignore, err := os.ReadFile(filepath.Join(dir, ".gitignore"))
 	if err != nil || !slices.Contains(strings.Split(string(ignore), "\n"), "*") {
 		t.Errorf("%s must have a .gitignore that ignores everything (%v)", dir, err)
@@ -328,7 +328,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 	env := col.Environment
 
 	// The collector config must still read these variables, or setting them does nothing.
-	collectorConfig, err := os.ReadFile(filepath.Join(configsDir, "otelcol-jeeves.yaml"))
+	collectorConfig, err := os.ReadFile(filepath.Join(root, "otelcol-jeeves.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 	}
 
 	// Every rules file is loaded.
-	rules, err := filepath.Glob(filepath.Join(configsDir, "prometheus/rules/*"))
+	rules, err := filepath.Glob(filepath.Join(root, "prometheus/rules/*"))
 	if err != nil || len(rules) == 0 {
 		t.Fatalf("no rules files: %v", err)
 	}
@@ -422,7 +422,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 	hook := c.service(t, "alert-webhook")
 	if hook.Build == nil || hook.Build.Dockerfile != "cmd/jeeves-alert-webhook/Dockerfile" {
 		t.Errorf("alert-webhook is not built from cmd/jeeves-alert-webhook/Dockerfile: %+v", hook.Build)
-	} else if _, err := os.Stat(filepath.Join(configsDir, hook.Build.Context, hook.Build.Dockerfile)); err != nil {
+	} else if _, err := os.Stat(filepath.Join(root, hook.Build.Context, hook.Build.Dockerfile)); err != nil {
 		t.Errorf("alert-webhook: %v", err)
 	}
 	host, hookPort, err := net.SplitHostPort(hook.Environment["JEEVES_ALERT_WEBHOOK_LISTEN"])
