@@ -117,6 +117,9 @@ func launchCollector(t *testing.T, opts collectorOptions) *collector {
 		"JEEVES_ZPAGES_ENDPOINT":     freePort(t),
 		// Nothing listens here unless the test starts a sink and overrides it.
 		"JAEGER_OTLP_ENDPOINT": freePort(t),
+		// Each collector gets its own empty export queue: a queue left by another test would be
+		// replayed into this one's backend, and two collectors cannot share one directory.
+		"JEEVES_STORAGE_DIR": t.TempDir(),
 	}
 	for k, v := range opts.Env {
 		env[k] = v

@@ -41,7 +41,14 @@ func startJaeger(t *testing.T) *jaegerServer {
 // startJaegerWith runs Jaeger on a config from testdata with extra environment (KEY=value).
 func startJaegerWith(t *testing.T, config string, env ...string) *jaegerServer {
 	t.Helper()
-	j := &jaegerServer{OTLPGRPC: freePort(t), Query: freePort(t)}
+	return startJaegerAt(t, freePort(t), config, env...)
+}
+
+// startJaegerAt is startJaegerWith with the OTLP gRPC address chosen by the caller: a collector
+// configured with it before Jaeger runs sees Jaeger come up where it has been sending.
+func startJaegerAt(t *testing.T, otlpGRPC, config string, env ...string) *jaegerServer {
+	t.Helper()
+	j := &jaegerServer{OTLPGRPC: otlpGRPC, Query: freePort(t)}
 	health := freePort(t)
 	cmd := exec.Command(jaegerBin(t), "--config", filepath.Join(repoRoot, "test", "e2e", "testdata", config))
 	cmd.Env = append(os.Environ(),
