@@ -207,6 +207,36 @@ func TestComposeHealthchecksAndStartOrder(t *testing.T) {
 	}
 }
 
+// queueDir is where the image keeps the collector's durable export queue.
+const queueDir = "/var/lib/otelcol-jeeves/queue"
+
+// The image declares the queue directory a volume, creates it for its nonroot user and points the
+// collector at it; compose points it at the same place.
+func TestQueueVolumeMatchesImage(t *testing.T) {
+	raw, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := string(raw)
+	for _, want := range []string{
+		`VOLUME ["` + queueDir + `"]`,
+		"JEEVES_STORAGE_DIR=" + queueDir,
+		"COPY --from=build --chown=65532:65532 /out/var/lib/otelcol-jeeves /var/lib/otelcol-jeeves",
+		"USER 65532:65532",
+	} {
+		if !strings.Contains(dockerfile, want) {
+			t.Errorf("Dockerfile lacks %s", want)
+		}
+	}
+	if !strings.Contains(dockerfile, "install -d -m 0750 /out"+queueDir) {
+		t.Errorf("Dockerfile does not create %s in the build stage", queueDir)
+	}
+	col := readComposeFile(t).service(t, "otelcol-jeeves")
+	if got := col.Environment["JEEVES_STORAGE_DIR"]; got != queueDir {
+		t.Errorf("compose sets JEEVES_STORAGE_DIR=%q on otelcol-jeeves, want %s", got, queueDir)
+	}
+}
+
 func TestComposeVolumes(t *testing.T) {
 	c := readComposeFile(t)
 	mounts := map[string]map[string]string{} // service → container path → source
@@ -233,6 +263,7 @@ func TestComposeVolumes(t *testing.T) {
 	}
 	// State that must survive `docker compose down` / `up`, each in a named volume.
 	for _, want := range []struct{ service, path, volume string }{
+		{"otelcol-jeeves", queueDir, "otelcol-jeeves-queue"},
 		{"prometheus", "/prometheus", "prometheus-data"},
 		{"alertmanager", "/alertmanager", "alertmanager-data"},
 		{"grafana", "/var/lib/grafana", "grafana-data"},
