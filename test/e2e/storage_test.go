@@ -131,3 +131,27 @@ func TestFullQueueStoreRefusesAndCounts(t *testing.T) {
 		return ""
 	})
 }
+
+// One queue directory has one collector: a second one started on it waits file_storage's timeout
+// (1s) for the file lock, then stops with an error; the first keeps running.
+func TestQueueDirectoryHasOneOwner(t *testing.T) {
+	dir := t.TempDir()
+	first := startCollector(t, collectorOptions{Env: map[string]string{"JEEVES_STORAGE_DIR": dir}})
+	second := launchCollector(t, collectorOptions{Env: map[string]string{"JEEVES_STORAGE_DIR": dir}})
+	select {
+	case <-second.done:
+	case <-time.After(15 * time.Second):
+		second.stop(5 * time.Second)
+		t.Fatalf("a second collector runs on the queue directory of the first:\n%s", second.output.String())
+	}
+	out := second.output.String()
+	if code := second.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(out, `Error: cannot start pipelines: failed to start "otlp_grpc/jaeger" exporter: timeout`) {
+		t.Errorf("second collector: exit %d, want 1 with the lock timeout:\n%s", code, out)
+	}
+	if done, err := first.exited(); done {
+		t.Fatalf("the first collector stopped: %v", err)
+	}
+	if err := first.waitHealthy(time.Second); err != nil {
+		t.Error(err)
+	}
+}
