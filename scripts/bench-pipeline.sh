@@ -250,6 +250,8 @@ run_one() { # round row
       "JAEGER_OTLP_ENDPOINT=$sink_addr"
       "JAEGER_OTLP_INSECURE=true"
       "JEEVES_SAMPLING_MODE=$mode"
+      # A fresh durable queue per run: a queue left by an earlier run would be replayed into this one.
+      "JEEVES_STORAGE_DIR=$dir/queue"
     )
   fi
 
