@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -34,15 +35,44 @@ func keptSample(t *testing.T, m *loadgen.Manifest) (map[string]int, int) {
 // retries to back off to several seconds and for a restart in the middle, short enough for CI.
 const outageLength = 30 * time.Second
 
-// outage is one durable-queue directory, a Jaeger address nothing listens on yet, and the
+// outage is one durable-queue directory, a Jaeger address where Jaeger is not up yet, and the
 // collectors that take turns on them.
 type outage struct {
 	dir, jaeger string
 	began       time.Time
+	// down holds the Jaeger address during the outage, so that no other process can take the port
+	// before Jaeger does; it closes every connection at once, as a host without Jaeger would.
+	down net.Listener
 }
 
 func newOutage(t *testing.T) *outage {
-	return &outage{dir: t.TempDir(), jaeger: freePort(t), began: time.Now()}
+	t.Helper()
+	o := &outage{dir: t.TempDir(), began: time.Now()}
+	for o.down == nil {
+		l, err := net.Listen("tcp", freePort(t))
+		if err == nil {
+			o.down = l
+		}
+	}
+	o.jaeger = o.down.Addr().String()
+	t.Cleanup(func() { _ = o.down.Close() })
+	go func() {
+		for {
+			conn, err := o.down.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.Close()
+		}
+	}()
+	return o
+}
+
+// jaegerUp ends the outage: Jaeger starts on the address the collectors have been sending to.
+func (o *outage) jaegerUp(t *testing.T) *jaegerServer {
+	t.Helper()
+	_ = o.down.Close()
+	return startJaegerAt(t, o.jaeger, "jaeger.yaml")
 }
 
 // end waits out the rest of the outage while c keeps everything queued (want spans, nothing
@@ -59,7 +89,7 @@ func (o *outage) end(t *testing.T, c *collector, want int) *jaegerServer {
 	if q := queueSize(t, c); q != want {
 		t.Fatalf("after %s of outage the queue holds %d spans, want %d", outageLength, q, want)
 	}
-	return startJaegerAt(t, o.jaeger, "jaeger.yaml")
+	return o.jaegerUp(t)
 }
 
 // checkNoExportLoss fails when the Jaeger exporter refused or dropped a span.

@@ -119,7 +119,7 @@ func TestFullQueueStoreRefusesAndCounts(t *testing.T) {
 	}
 	t.Logf("store full at %d bytes: %v of %d kept spans refused and counted, %d stored", st.Size(), refused, sent, stored)
 
-	j := startJaegerAt(t, o.jaeger, "jaeger.yaml")
+	j := o.jaegerUp(t)
 	eventually(t, 60*time.Second, func() string {
 		n := 0
 		for _, spans := range j.traceIDs(t, "jeeves-gateway", 10*traces) {
