@@ -48,11 +48,12 @@ type outage struct {
 func newOutage(t *testing.T) *outage {
 	t.Helper()
 	o := &outage{dir: t.TempDir(), began: time.Now()}
-	for o.down == nil {
+	for attempt := 0; o.down == nil; attempt++ {
 		l, err := net.Listen("tcp", freePort(t))
-		if err == nil {
-			o.down = l
+		if err != nil && attempt == 10 {
+			t.Fatal(err)
 		}
+		o.down = l
 	}
 	o.jaeger = o.down.Addr().String()
 	t.Cleanup(func() { _ = o.down.Close() })
@@ -121,20 +122,19 @@ func queueSize(t *testing.T, c *collector) int {
 
 // sendAndQueue sends one loadgen run and waits until the sampler has decided all of it and the
 // export queue holds exactly the spans it keeps (Jaeger is down, so nothing leaves the queue).
-func (o *outage) sendAndQueue(t *testing.T, c *collector, seed uint64, queuedBefore int) (*loadgen.Manifest, map[string]int, int) {
+func sendAndQueue(t *testing.T, c *collector, seed uint64) (map[string]int, int) {
 	t.Helper()
 	cfg := trafficConfig(seed, outageTraces)
 	cfg.TraceList = true
-	m := sendTraffic(t, c.OTLPGRPC, cfg)
-	want, spans := keptSample(t, m)
+	want, spans := keptSample(t, sendTraffic(t, c.OTLPGRPC, cfg))
 	eventually(t, 30*time.Second, func() string {
 		held := sumSamples(scrape(t, c.Telemetry), "otelcol_connector_jeeves_sampling_traces_in_memory", nil)
-		if q := queueSize(t, c); held != 0 || q != queuedBefore+spans {
-			return fmt.Sprintf("sampler holds %v traces, queue %d spans, want 0 and %d", held, q, queuedBefore+spans)
+		if q := queueSize(t, c); held != 0 || q != spans {
+			return fmt.Sprintf("sampler holds %v traces, queue %d spans, want 0 and %d", held, q, spans)
 		}
 		return ""
 	})
-	return m, want, spans
+	return want, spans
 }
 
 // jaegerHolds waits until Jaeger stores exactly want (trace id → spans), each trace whole.
@@ -195,7 +195,7 @@ func (o *outage) restartsCleanly(t *testing.T) {
 func TestOutageSIGTERMLosesNoKeptSpan(t *testing.T) {
 	o := newOutage(t)
 	c := o.collector(t)
-	_, wantA, spansA := o.sendAndQueue(t, c, 71, 0)
+	wantA, spansA := sendAndQueue(t, c, 71)
 
 	cfg := trafficConfig(72, outageTraces)
 	cfg.TraceList = true
@@ -232,7 +232,7 @@ func TestOutageSIGTERMLosesNoKeptSpan(t *testing.T) {
 func TestOutageSIGKILLLosesOnlyUnqueuedSpans(t *testing.T) {
 	o := newOutage(t)
 	c := o.collector(t)
-	_, wantA, spansA := o.sendAndQueue(t, c, 81, 0)
+	wantA, spansA := sendAndQueue(t, c, 81)
 
 	cfg := trafficConfig(82, outageTraces)
 	cfg.TraceList = true
