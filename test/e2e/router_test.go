@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/jeeves/otelcol-jeeves/internal/loadgen"
 )
@@ -505,3 +508,44 @@ func TestRouterRestartLoss(t *testing.T) {
 // jaegerSearchLimit is a search limit above n traces that Jaeger accepts: its search depth must stay
 // under the memory store's max_traces (500,000 in testdata/jaeger.yaml).
 func jaegerSearchLimit(n int) int { return min(2*n, 400_000) }
+
+// The router config validates, and JEEVES_ROUTER_BACKENDS, one variable holding a YAML list, becomes
+// the static resolver's list of hostnames (confmap parses the expanded value as YAML); unset, the
+// default list applies.
+func TestRouterConfigBackendsFromEnv(t *testing.T) {
+	if out, code := runCollectorCmd(t, nil, "validate", "--config", routerConfig()); code != 0 {
+		t.Fatalf("validate exited %d:\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		env  []string
+		want []string
+	}{
+		{nil, []string{"127.0.0.1:24317"}},
+		{[]string{"JEEVES_ROUTER_BACKENDS=[10.0.0.5:4317, 10.0.0.6:4317, otelcol-jeeves-2.example:4317]"},
+			[]string{"10.0.0.5:4317", "10.0.0.6:4317", "otelcol-jeeves-2.example:4317"}},
+	} {
+		out, code := runCollectorCmd(t, tc.env, "print-config", "--config", routerConfig())
+		if code != 0 {
+			t.Fatalf("print-config exited %d:\n%s", code, out)
+		}
+		var cfg struct {
+			Exporters struct {
+				LoadBalancing struct {
+					RoutingKey string `yaml:"routing_key"`
+					Resolver   struct {
+						Static struct {
+							Hostnames []string `yaml:"hostnames"`
+						} `yaml:"static"`
+					} `yaml:"resolver"`
+				} `yaml:"load_balancing"`
+			} `yaml:"exporters"`
+		}
+		if err := yaml.Unmarshal([]byte(out), &cfg); err != nil {
+			t.Fatalf("print-config output: %v\n%s", err, out)
+		}
+		lb := cfg.Exporters.LoadBalancing
+		if lb.RoutingKey != "traceID" || !slices.Equal(lb.Resolver.Static.Hostnames, tc.want) {
+			t.Errorf("env %v: routing_key %q, hostnames %q, want traceID %q", tc.env, lb.RoutingKey, lb.Resolver.Static.Hostnames, tc.want)
+		}
+	}
+}
