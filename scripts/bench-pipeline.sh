@@ -15,6 +15,7 @@
 #   jeeves-head   the same with JEEVES_SAMPLING_MODE=head
 #   router        otelcol-jeeves on configs/otelcol-jeeves-router.yaml (trace-id routing), its one
 #                 backend = sink (not in the default set: BENCH_CONFIGS="router jeeves-tail ...")
+#   router-none   the same with JEEVES_ROUTER_COMPRESSION=none (no gzip towards the backends)
 # With BASELINE_BIN set, jeeves-tail@baseline and jeeves-head@baseline run that binary as well.
 #
 # Per run: the collector's utime+stime (/proc/PID/stat) from its start until forwarding has
@@ -149,7 +150,7 @@ build_contrib() {
 needs_contrib=false
 for c in $BENCH_CONFIGS; do
   case $c in
-    bare | receive-only | jeeves-tail | jeeves-head | router) ;;
+    bare | receive-only | jeeves-tail | jeeves-head | router | router-none) ;;
     contrib-tail | contrib-head) needs_contrib=true ;;
     *) die "unknown configuration '$c' in BENCH_CONFIGS" ;;
   esac
@@ -170,6 +171,7 @@ for c in $BENCH_CONFIGS; do
     contrib-tail) rows+=("contrib-tail|$CONTRIB_BIN|$bp/contrib-tail.yaml|-") ;;
     contrib-head) rows+=("contrib-head|$CONTRIB_BIN|$bp/contrib-head.yaml|-") ;;
     router) rows+=("router|$JEEVES_BIN|$repo/configs/otelcol-jeeves-router.yaml|router") ;;
+    router-none) rows+=("router-none|$JEEVES_BIN|$repo/configs/otelcol-jeeves-router.yaml|router-none") ;;
     jeeves-tail | jeeves-head)
       rows+=("$c|$JEEVES_BIN|$JEEVES_CONFIG|${c#jeeves-}")
       if [[ -n $BASELINE_BIN ]]; then
@@ -230,7 +232,7 @@ run_one() { # round row
   mapfile -t ports < <("$sink_bin" -free-ports 8)
   local otlp=${ports[0]}
   local -a envs
-  if [[ $mode == router ]]; then
+  if [[ $mode == router* ]]; then
     # The router's listeners on free ports; every trace id routes to its one backend, the sink.
     envs=(
       "JEEVES_OTLP_GRPC_ENDPOINT=127.0.0.1:$otlp"
@@ -239,6 +241,7 @@ run_one() { # round row
       "JEEVES_TELEMETRY_PORT=${ports[2]}"
       "JEEVES_HEALTH_ENDPOINT=127.0.0.1:${ports[3]}"
       "JEEVES_ROUTER_BACKENDS=[$sink_addr]"
+      "JEEVES_ROUTER_COMPRESSION=$([[ $mode == router-none ]] && echo none || echo gzip)"
     )
   elif [[ $mode == - ]]; then
     envs=(
