@@ -350,17 +350,18 @@ func TestRouterTierCollectorKilledAndRestarted(t *testing.T) {
 	got := f.jaeger.traceIDs(t, "jeeves-gateway", jaegerSearchLimit(int(traces)))
 	for _, m := range manifests {
 		for _, tr := range m.TraceList {
-			if !(tr.Error || tr.Slow || keptByProbability(t, parseTraceID(t, tr.TraceID))) {
+			inSample := tr.Error || tr.Slow || keptByProbability(t, parseTraceID(t, tr.TraceID))
+			if !inSample {
 				if _, ok := got[tr.TraceID]; ok {
 					extra++
 				}
 				continue
 			}
 			want++
-			switch n := got[tr.TraceID]; {
-			case n == tr.Spans:
+			switch got[tr.TraceID] {
+			case tr.Spans:
 				whole++
-			case n == 0:
+			case 0:
 				missing++
 			default:
 				partial++
