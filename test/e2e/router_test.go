@@ -260,6 +260,10 @@ func TestRouterTierDecidesEachTraceOnce(t *testing.T) {
 		{`sum by (provider, model, status) (jeeves_llm_calls_total{job="otelcol-jeeves"})`, llm},
 		{`sum(traces_span_metrics_calls_total{job="otelcol-jeeves"})`, map[string]float64{"": float64(m.Spans)}},
 		{`count(count by (instance) (jeeves_pipeline_executions_total{job="otelcol-jeeves"}))`, map[string]float64{"": tierSize}},
+		// Both sides of OtelcolJeevesRouterBackendIdle read real series: every collector and the
+		// router show accepted spans.
+		{`count(sum by (job, instance) (rate(otelcol_receiver_accepted_spans{job="otelcol-jeeves-self", receiver="otlp"}[5m])) > 0)`, map[string]float64{"": tierSize}},
+		{`count(sum by (job, instance) (rate(otelcol_receiver_accepted_spans{job="otelcol-jeeves-router", receiver="otlp"}[5m])) > 0)`, map[string]float64{"": 1}},
 	} {
 		eventually(t, 30*time.Second, func() string {
 			got := f.prom.queryVector(t, q.expr)
