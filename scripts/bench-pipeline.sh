@@ -13,6 +13,9 @@
 #   contrib-head  contrib: otlp -> batch -> span_metrics (prometheus) + probabilistic_sampler -> sink
 #   jeeves-tail   otelcol-jeeves on configs/otelcol-jeeves.yaml (tail sampling), Jaeger = sink
 #   jeeves-head   the same with JEEVES_SAMPLING_MODE=head
+#   router        otelcol-jeeves on configs/otelcol-jeeves-router.yaml (trace-id routing), its one
+#                 backend = sink (not in the default set: BENCH_CONFIGS="router jeeves-tail ...")
+#   router-none   the same with JEEVES_ROUTER_COMPRESSION=none (no gzip towards the backends)
 # With BASELINE_BIN set, jeeves-tail@baseline and jeeves-head@baseline run that binary as well.
 #
 # Per run: the collector's utime+stime (/proc/PID/stat) from its start until forwarding has
@@ -32,7 +35,7 @@
 #   BENCH_TRACES   traces per run [30000] (~489k spans with seed 1)
 #   BENCH_RATE     traces per second [1000] (~16k spans/s)
 #   BENCH_SEED     loadgen seed [1]
-#   BENCH_CONFIGS  space-separated subset of the configurations above [all six]
+#   BENCH_CONFIGS  space-separated subset of the configurations above [the first six]
 #   BENCH_OUT      results directory [a new /tmp/bench-pipeline.XXXXXX]
 #   BENCH_CACHE    where the comparison collector is cached [~/.cache/otelcol-jeeves]
 #   CONTRIB_BIN    use this comparison collector instead of building one
@@ -147,7 +150,7 @@ build_contrib() {
 needs_contrib=false
 for c in $BENCH_CONFIGS; do
   case $c in
-    bare | receive-only | jeeves-tail | jeeves-head) ;;
+    bare | receive-only | jeeves-tail | jeeves-head | router | router-none) ;;
     contrib-tail | contrib-head) needs_contrib=true ;;
     *) die "unknown configuration '$c' in BENCH_CONFIGS" ;;
   esac
@@ -167,6 +170,8 @@ for c in $BENCH_CONFIGS; do
     receive-only) rows+=("receive-only|$JEEVES_BIN|$bp/receive-only.yaml|-") ;;
     contrib-tail) rows+=("contrib-tail|$CONTRIB_BIN|$bp/contrib-tail.yaml|-") ;;
     contrib-head) rows+=("contrib-head|$CONTRIB_BIN|$bp/contrib-head.yaml|-") ;;
+    router) rows+=("router|$JEEVES_BIN|$repo/configs/otelcol-jeeves-router.yaml|router") ;;
+    router-none) rows+=("router-none|$JEEVES_BIN|$repo/configs/otelcol-jeeves-router.yaml|router-none") ;;
     jeeves-tail | jeeves-head)
       rows+=("$c|$JEEVES_BIN|$JEEVES_CONFIG|${c#jeeves-}")
       if [[ -n $BASELINE_BIN ]]; then
@@ -227,7 +232,18 @@ run_one() { # round row
   mapfile -t ports < <("$sink_bin" -free-ports 8)
   local otlp=${ports[0]}
   local -a envs
-  if [[ $mode == - ]]; then
+  if [[ $mode == router* ]]; then
+    # The router's listeners on free ports; every trace id routes to its one backend, the sink.
+    envs=(
+      "JEEVES_OTLP_GRPC_ENDPOINT=127.0.0.1:$otlp"
+      "JEEVES_OTLP_HTTP_ENDPOINT=127.0.0.1:${ports[1]}"
+      "JEEVES_TELEMETRY_HOST=127.0.0.1"
+      "JEEVES_TELEMETRY_PORT=${ports[2]}"
+      "JEEVES_HEALTH_ENDPOINT=127.0.0.1:${ports[3]}"
+      "JEEVES_ROUTER_BACKENDS=[$sink_addr]"
+      "JEEVES_ROUTER_COMPRESSION=$([[ $mode == router-none ]] && echo none || echo gzip)"
+    )
+  elif [[ $mode == - ]]; then
     envs=(
       "BENCH_OTLP_ENDPOINT=127.0.0.1:$otlp"
       "BENCH_SINK_ENDPOINT=$sink_addr"

@@ -105,11 +105,12 @@ func committedTiming(t *testing.T) timing {
 	}
 	found := map[string]bool{}
 	for _, sc := range cfg.ScrapeConfigs {
-		if sc.JobName != "otelcol-jeeves" && sc.JobName != "otelcol-jeeves-self" {
+		if sc.JobName != "otelcol-jeeves" && sc.JobName != "otelcol-jeeves-self" && sc.JobName != "otelcol-jeeves-router" {
 			continue
 		}
 		found[sc.JobName] = true
-		// The slower of the two collector jobs bounds every alert (the jeeves_* and otelcol_* series).
+		// The slowest of the collector and router jobs bounds every alert (the jeeves_* and
+		// otelcol_* series).
 		tm.scrape = max(tm.scrape, dur(t, sc.JobName+".scrape_interval", sc.ScrapeInterval, global))
 	}
 	if !found["otelcol-jeeves"] || !found["otelcol-jeeves-self"] {

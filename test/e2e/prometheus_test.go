@@ -29,6 +29,10 @@ type prometheusOptions struct {
 	RuleFiles []string
 	// Alertmanager, when set, receives the alerts.
 	Alertmanager string
+	// MoreJeeves and MoreSelf are the :8889 and :8888 of further collectors of the same jobs (a
+	// routed jeeves tier); Router, when set, is a router's :8888 (job otelcol-jeeves-router).
+	MoreJeeves, MoreSelf []string
+	Router               string
 }
 
 // startPrometheus runs Prometheus (Debian's package) scraping the given targets every second, with
@@ -59,13 +63,23 @@ func startPrometheusWith(t *testing.T, o prometheusOptions) *prometheusServer {
 	if o.Alertmanager != "" {
 		fmt.Fprintf(&cfg, "alerting:\n  alertmanagers:\n    - static_configs: [{targets: [%q]}]\n", o.Alertmanager)
 	}
+	targets := func(first string, more []string) string {
+		q := []string{fmt.Sprintf("%q", first)}
+		for _, m := range more {
+			q = append(q, fmt.Sprintf("%q", m))
+		}
+		return strings.Join(q, ", ")
+	}
 	fmt.Fprintf(&cfg, `scrape_configs:
   - job_name: otelcol-jeeves
     honor_labels: true
-    static_configs: [{targets: [%q]}]
+    static_configs: [{targets: [%s]}]
   - job_name: otelcol-jeeves-self
-    static_configs: [{targets: [%q]}]
-`, o.Jeeves, o.Self)
+    static_configs: [{targets: [%s]}]
+`, targets(o.Jeeves, o.MoreJeeves), targets(o.Self, o.MoreSelf))
+	if o.Router != "" {
+		fmt.Fprintf(&cfg, "  - job_name: otelcol-jeeves-router\n    static_configs: [{targets: [%q]}]\n", o.Router)
+	}
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -29,7 +29,14 @@ type traceSink struct {
 // batch for inspection (memory grows with the input; off for load runs).
 func startTraceSink(t *testing.T, keepAll bool) *traceSink {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return startTraceSinkAt(t, "127.0.0.1:0", keepAll)
+}
+
+// startTraceSinkAt is startTraceSink on a given address (a backend that comes up where an exporter
+// already points).
+func startTraceSinkAt(t *testing.T, addr string, keepAll bool) *traceSink {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
