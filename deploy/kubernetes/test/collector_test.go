@@ -322,10 +322,9 @@ var runtimeEnv = map[string]bool{"GOMEMLIMIT": true}
 // localOnly are the variables whose 127.0.0.1 default a workload keeps on purpose.
 var localOnly = map[string]map[string]string{
 	jeevesName: {
-		"JEEVES_PPROF_ENDPOINT":     "debugging, through a port-forward",
-		"JEEVES_ZPAGES_ENDPOINT":    "debugging, through a port-forward",
-		"JEEVES_OTLP_HTTP_ENDPOINT": "spans reach the jeeves tier through the router's gRPC only",
-		"JEEVES_COMMBUS_ENDPOINT":   "every replica would subscribe and count each CommBus event again (docs/kubernetes.md)",
+		"JEEVES_PPROF_ENDPOINT":   "debugging, through a port-forward",
+		"JEEVES_ZPAGES_ENDPOINT":  "debugging, through a port-forward",
+		"JEEVES_COMMBUS_ENDPOINT": "every replica would subscribe and count each CommBus event again (docs/kubernetes.md)",
 	},
 	routerName: {
 		"JEEVES_PPROF_ENDPOINT":  "debugging, through a port-forward",
@@ -444,7 +443,7 @@ func TestPortsMatchConfigs(t *testing.T) {
 	m := render(t)
 	scraped := map[string]string{jeevesName: "metrics", routerName: "telemetry"}
 	wantOpen := map[string][]string{
-		jeevesName: {"health", "metrics", "otlp-grpc", "telemetry"},
+		jeevesName: {"health", "metrics", "otlp-grpc", "otlp-http", "telemetry"},
 		routerName: {"health", "otlp-grpc", "otlp-http", "telemetry"},
 	}
 	for name, w := range m.workloads(t) {
@@ -717,5 +716,66 @@ func TestCollectorConfigsValidate(t *testing.T) {
 				t.Fatalf("validate accepted a pipeline with an undefined exporter:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestQueueStorageOnTheVolume: the Jaeger exporter's queue is kept by a file_storage extension
+// whose directory is the `queue` volume, and every directory a file_storage writes (its queue
+// files and, when it compacts, the compacted copy) is on a writable volume: the root filesystem is
+// read-only, so anywhere else fails at start or at the first compaction.
+func TestQueueStorageOnTheVolume(t *testing.T) {
+	m := render(t)
+	w := m.workloads(t)[jeevesName]
+	c := collector(t, w)
+	env := podEnv(t, c)
+	cfg := mergedConfig(t, podConfigs(t, m, w)).expand(env)
+	var jaeger []string
+	for _, typ := range []string{"otlp_grpc", "otlp"} {
+		for _, id := range cfg.components("exporters", typ) {
+			if cfg.used("exporters", id) && cfg.str("exporters", id, "endpoint") == env["JAEGER_OTLP_ENDPOINT"] {
+				jaeger = append(jaeger, id)
+			}
+		}
+	}
+	if len(jaeger) != 1 {
+		t.Fatalf("want one exporter in use sending to JAEGER_OTLP_ENDPOINT, got %v", jaeger)
+	}
+	storage := cfg.str("exporters", jaeger[0], "sending_queue", "storage")
+	if storage == "" {
+		t.Fatalf("exporter %s keeps its queue in memory: a restart loses it", jaeger[0])
+	}
+	if t2, _, _ := strings.Cut(storage, "/"); t2 != "file_storage" || !cfg.used("extensions", storage) {
+		t.Fatalf("exporter %s queue storage %q: want a file_storage extension in service.extensions", jaeger[0], storage)
+	}
+	if dir := cfg.str("extensions", storage, "directory"); filepath.Clean(dir) != queueMountPath {
+		t.Errorf("%s directory %q, want the queue volume %s", storage, dir, queueMountPath)
+	}
+	writable := writableVolumes(c)
+	onWritable := func(dir string) bool {
+		for _, mount := range writable {
+			if rel, err := filepath.Rel(mount, filepath.Clean(dir)); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, id := range cfg.components("extensions", "file_storage") {
+		if !cfg.used("extensions", id) {
+			continue
+		}
+		dirs := []string{cfg.str("extensions", id, "directory")}
+		compacts := cfg.str("extensions", id, "compaction", "on_start") == "true" || cfg.str("extensions", id, "compaction", "on_rebound") == "true"
+		if compacts {
+			dir := cfg.str("extensions", id, "compaction", "directory")
+			if dir == "" {
+				dir = "/tmp" // file_storage's default: the OS temp directory
+			}
+			dirs = append(dirs, dir)
+		}
+		for _, dir := range dirs {
+			if !filepath.IsAbs(dir) || !onWritable(dir) {
+				t.Errorf("%s writes to %q, which is not on a writable volume (mounts %v)", id, dir, writable)
+			}
+		}
 	}
 }

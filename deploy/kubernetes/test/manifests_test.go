@@ -107,6 +107,8 @@ func TestServices(t *testing.T) {
 	}{
 		routerName:   {routerName, map[string]int32{"otlp-grpc": 4317, "otlp-http": 4318}, false},
 		headlessName: {jeevesName, map[string]int32{"otlp-grpc": 4317}, true},
+		// OTLP metrics and logs of Jeeves services (the router routes traces only).
+		jeevesName: {jeevesName, map[string]int32{"otlp-grpc": 4317, "otlp-http": 4318}, false},
 	}
 	for name, w := range want {
 		svc, ok := m.services[name]

@@ -207,6 +207,7 @@ func TestRenderedObjects(t *testing.T) {
 		"rbac.authorization.k8s.io/v1 RoleBinding " + namespace + "/" + routerName,
 		"v1 Service " + namespace + "/" + routerName,
 		"v1 Service " + namespace + "/" + headlessName,
+		"v1 Service " + namespace + "/" + jeevesName,
 		"apps/v1 Deployment " + namespace + "/" + routerName,
 		"apps/v1 StatefulSet " + namespace + "/" + jeevesName,
 		"autoscaling/v2 HorizontalPodAutoscaler " + namespace + "/" + routerName,
