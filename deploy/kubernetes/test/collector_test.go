@@ -719,10 +719,15 @@ func TestCollectorConfigsValidate(t *testing.T) {
 	}
 }
 
+// bytesPerQueuedSpan is the queue file's size per queued span, measured with jeeves-loadgen
+// traffic (docs/kubernetes.md#queue-disk).
+const bytesPerQueuedSpan = 360
+
 // TestQueueStorageOnTheVolume: the Jaeger exporter's queue is kept by a file_storage extension
 // whose directory is the `queue` volume, and every directory a file_storage writes (its queue
 // files and, when it compacts, the compacted copy) is on a writable volume: the root filesystem is
-// read-only, so anywhere else fails at start or at the first compaction.
+// read-only, so anywhere else fails at start or at the first compaction. The claim holds a full
+// queue.
 func TestQueueStorageOnTheVolume(t *testing.T) {
 	m := render(t)
 	w := m.workloads(t)[jeevesName]
@@ -749,6 +754,18 @@ func TestQueueStorageOnTheVolume(t *testing.T) {
 	}
 	if dir := cfg.str("extensions", storage, "directory"); filepath.Clean(dir) != queueMountPath {
 		t.Errorf("%s directory %q, want the queue volume %s", storage, dir, queueMountPath)
+	}
+	// The claim must hold a full queue: bytesPerQueuedSpan measured, times 3 (docs/kubernetes.md#queue-disk).
+	if cfg.str("exporters", jaeger[0], "sending_queue", "sizer") != "items" {
+		t.Fatalf("exporter %s queue is not sized in items (spans); this check needs updating", jaeger[0])
+	}
+	spans, err := strconv.ParseInt(cfg.str("exporters", jaeger[0], "sending_queue", "queue_size"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := m.statefulSets[jeevesName].Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().Value()
+	if need := 3 * bytesPerQueuedSpan * spans; claim < need {
+		t.Errorf("queue claim %d MiB is too small for a queue of %d spans: want at least %d MiB", claim>>20, spans, need>>20)
 	}
 	writable := writableVolumes(c)
 	onWritable := func(dir string) bool {
