@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -246,4 +248,77 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	cleanupBinary()
 	os.Exit(code)
+}
+
+// overlayBase is how the overlay in docs/kubernetes.md names this kustomization.
+const overlayBase = "../otelcol-jeeves/deploy/kubernetes"
+
+// TestDocumentedOverlay renders the overlay docs/kubernetes.md shows (its first yaml block, with
+// the base path pointed at this repository) and checks that it changes the image and Jaeger's
+// address and nothing else.
+func TestDocumentedOverlay(t *testing.T) {
+	base := render(t)
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "kubernetes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, closed := strings.Cut(block, "```")
+	if !ok || !closed || !strings.Contains(block, "  - "+overlayBase+"\n") {
+		t.Fatalf("docs/kubernetes.md: no yaml block with the resource %s", overlayBase)
+	}
+	abs, err := filepath.Abs(kustomizeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rel, err := filepath.Rel(dir, abs) // kustomize takes no absolute base paths
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(dedent(strings.Replace(block, overlayBase, rel, 1))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	overlay, err := build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(overlay.ids, base.ids) {
+		t.Errorf("the overlay renders %v, the base %v", overlay.ids, base.ids)
+	}
+	for name, w := range base.workloads(t) {
+		if img := collector(t, w).Image; img != "otelcol-jeeves:0.1.0" {
+			t.Errorf("base %s image %q, want otelcol-jeeves:0.1.0 (the Dockerfile's image, as in configs/compose.yaml)", name, img)
+		}
+	}
+	for name, w := range overlay.workloads(t) {
+		c := collector(t, w)
+		if c.Image != "registry.example.com/jeeves/otelcol-jeeves:0.1.0" {
+			t.Errorf("overlay %s image %q", name, c.Image)
+		}
+		baseEnv := podEnv(t, collector(t, base.workloads(t)[name]))
+		env := podEnv(t, c)
+		if name == jeevesName {
+			if env["JAEGER_OTLP_ENDPOINT"] != "jaeger-collector.tracing:4317" {
+				t.Errorf("overlay JAEGER_OTLP_ENDPOINT %q", env["JAEGER_OTLP_ENDPOINT"])
+			}
+			env["JAEGER_OTLP_ENDPOINT"] = baseEnv["JAEGER_OTLP_ENDPOINT"]
+		}
+		if !mapsEqual(env, baseEnv) {
+			t.Errorf("overlay %s env %v, base %v: the patch must change one variable", name, env, baseEnv)
+		}
+	}
+}
+
+// dedent removes the indentation of the block's first line from every line (the doc indents the
+// block inside a list item).
+func dedent(block string) string {
+	lines := strings.Split(block, "\n")
+	indent := len(lines[0]) - len(strings.TrimLeft(lines[0], " "))
+	for i, l := range lines {
+		if len(l) >= indent && strings.TrimSpace(l[:indent]) == "" {
+			lines[i] = l[indent:]
+		}
+	}
+	return strings.Join(lines, "\n")
 }
