@@ -7,7 +7,7 @@ WEBHOOK   := $(BIN)/jeeves-alert-webhook
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build run test check-dist generate-dist generate vet lint race test-deps bench clean image-smoke bench-pipeline
+.PHONY: all build run test check-dist generate-dist generate generate-k8s vet lint race test-deps bench clean image-smoke bench-pipeline test-k8s
 
 all: build
 
@@ -24,13 +24,26 @@ run: build
 	$(COLLECTOR) --config $(CONFIG)
 
 ## test: everything CI runs — generated-code drift, vet, unit, config and end-to-end tests.
-test: test-deps check-dist vet lint build image-smoke race
+test: test-deps check-dist vet lint build image-smoke race test-k8s
 	OTELCOL_JEEVES_BIN=$(COLLECTOR) JEEVES_ALERT_WEBHOOK_BIN=$(WEBHOOK) \
 		$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 ## race: the component and library tests under the race detector (the e2e suite runs the binary).
 race:
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./processor/... ./receiver/... ./internal/... ./cmd/...
+
+## test-k8s: deploy/kubernetes without a cluster: renders the kustomization, decodes every object
+## strictly into the Kubernetes API types, checks it against the collector configs and validates
+## those with bin/otelcol-jeeves. Its own Go module (kustomize stays out of the collector's go.mod).
+K8S_TEST := deploy/kubernetes/test
+test-k8s: build
+	cd $(K8S_TEST) && OTELCOL_JEEVES_BIN=$(COLLECTOR) $(GO) test -count=1 ./...
+
+## generate-k8s: copy the collector configs into deploy/kubernetes/configs (kustomize reads only
+## files under its directory); test-k8s fails when a copy differs from its original.
+K8S_CONFIGS := otelcol-jeeves.yaml otelcol-jeeves-router.yaml
+generate-k8s:
+	for f in $(K8S_CONFIGS); do cp configs/$$f deploy/kubernetes/configs/$$f; done
 
 ## test-deps: install what the tests need on a fresh machine (Debian packages); no-op when present.
 test-deps:
@@ -44,6 +57,7 @@ lint:
 	@$(GOLANGCI_LINT) version 2>/dev/null | grep -q "version $(patsubst v%,%,$(GOLANGCI_VERSION))" || \
 		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	$(GOLANGCI_LINT) run --default standard --max-issues-per-linter 0 --max-same-issues 0 ./...
+	cd $(K8S_TEST) && $(GOLANGCI_LINT) run --default standard --max-issues-per-linter 0 --max-same-issues 0 ./...
 
 ## generate-dist: regenerate cmd/otelcol-jeeves from builder-config.yaml with the pinned OCB.
 generate-dist:
@@ -60,10 +74,12 @@ check-dist: generate-dist
 generate:
 	$(GO) generate ./processor/... ./receiver/... ./internal/...
 
-## vet: go.mod tidy, go vet, and gofmt over every Go file we write (OCB output is left as generated).
+## vet: go.mod tidy and go vet (in both modules: the collector's and deploy/kubernetes/test), and
+## gofmt over every Go file we write (OCB output is left as generated).
 vet:
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
+	cd $(K8S_TEST) && $(GO) mod tidy -diff && $(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' ':!cmd/otelcol-jeeves')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt needed:" >&2; echo "$$unformatted" >&2; exit 1; fi
 
