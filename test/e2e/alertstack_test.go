@@ -174,45 +174,31 @@ type firingAlert struct {
 // alerts returns the alerts Prometheus holds (pending or firing).
 func (p *prometheusServer) alerts(t *testing.T) []firingAlert {
 	t.Helper()
-	resp, err := http.Get("http://" + p.Addr + "/api/v1/alerts")
-	if err != nil {
+	var data struct {
+		Alerts []firingAlert `json:"alerts"`
+	}
+	if err := p.api("/api/v1/alerts", &data); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = resp.Body.Close() }()
-	var body struct {
-		Data struct {
-			Alerts []firingAlert `json:"alerts"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	return body.Data.Alerts
+	return data.Alerts
 }
 
 // ruleExprs returns every alerting and recording rule Prometheus loaded: name → expression.
 func (p *prometheusServer) ruleExprs(t *testing.T, kind string) map[string]string {
 	t.Helper()
-	resp, err := http.Get("http://" + p.Addr + "/api/v1/rules?type=" + url.QueryEscape(kind))
-	if err != nil {
-		t.Fatal(err)
+	var data struct {
+		Groups []struct {
+			Rules []struct {
+				Name  string `json:"name"`
+				Query string `json:"query"`
+			} `json:"rules"`
+		} `json:"groups"`
 	}
-	defer func() { _ = resp.Body.Close() }()
-	var body struct {
-		Data struct {
-			Groups []struct {
-				Rules []struct {
-					Name  string `json:"name"`
-					Query string `json:"query"`
-				} `json:"rules"`
-			} `json:"groups"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+	if err := p.api("/api/v1/rules?type="+url.QueryEscape(kind), &data); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
-	for _, g := range body.Data.Groups {
+	for _, g := range data.Groups {
 		for _, r := range g.Rules {
 			key := r.Name
 			for n := 2; out[key] != ""; n++ {

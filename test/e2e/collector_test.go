@@ -97,8 +97,6 @@ func launchCollector(t *testing.T, opts collectorOptions) *collector {
 	}
 	c := &collector{
 		t:          t,
-		output:     &syncBuffer{},
-		done:       make(chan struct{}),
 		OTLPGRPC:   freePort(t),
 		OTLPHTTP:   freePort(t),
 		Prometheus: freePort(t),
@@ -128,20 +126,27 @@ func launchCollector(t *testing.T, opts collectorOptions) *collector {
 	for _, o := range opts.Overrides {
 		args = append(args, "--config", o)
 	}
-	c.cmd = exec.Command(collectorBin, args...)
-	c.cmd.Env = os.Environ()
+	cmd := exec.Command(collectorBin, args...)
+	cmd.Env = os.Environ()
 	for k, v := range env {
-		c.cmd.Env = append(c.cmd.Env, k+"="+v)
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	if err := c.cmd.Start(); err != nil {
+	c.spawn(t, cmd)
+	return c
+}
+
+// spawn runs cmd as the collector's process, its output into a new buffer, and notes its exit.
+func (c *collector) spawn(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	c.cmd, c.output, c.done, c.err = cmd, &syncBuffer{}, make(chan struct{}), nil
+	cmd.Stdout, cmd.Stderr = c.output, c.output
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		c.err = c.cmd.Wait()
+		c.err = cmd.Wait()
 		close(c.done)
 	}()
-	return c
 }
 
 func (c *collector) waitHealthy(timeout time.Duration) error {

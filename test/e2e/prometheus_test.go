@@ -99,28 +99,38 @@ func startPrometheusWith(t *testing.T, o prometheusOptions) *prometheusServer {
 	return p
 }
 
-// query runs an instant PromQL query and returns the number of series in the result.
-func (p *prometheusServer) query(t *testing.T, expr string) (int, error) {
-	t.Helper()
-	resp, err := http.Get("http://" + p.Addr + "/api/v1/query?query=" + url.QueryEscape(expr))
+// api GETs a Prometheus HTTP API path and decodes the response's data into data; a response
+// whose status is not success is an error carrying Prometheus' message.
+func (p *prometheusServer) api(path string, data any) error {
+	resp, err := http.Get("http://" + p.Addr + path)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []json.RawMessage `json:"result"`
-		} `json:"data"`
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
+		return err
 	}
 	if body.Status != "success" {
-		return 0, fmt.Errorf("%s", body.Error)
+		return fmt.Errorf("%s: %s", path, body.Error)
 	}
-	return len(body.Data.Result), nil
+	return json.Unmarshal(body.Data, data)
+}
+
+// query runs an instant PromQL query and returns the number of series in the result.
+func (p *prometheusServer) query(t *testing.T, expr string) (int, error) {
+	t.Helper()
+	var data struct {
+		Result []json.RawMessage `json:"result"`
+	}
+	if err := p.api("/api/v1/query?query="+url.QueryEscape(expr), &data); err != nil {
+		return 0, err
+	}
+	return len(data.Result), nil
 }
 
 // Every dashboard panel's query, every recording rule and every alert rule evaluates without error
@@ -163,28 +173,21 @@ func TestDashboardsAndRulesOnRealPrometheus(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get("http://" + prom.Addr + "/api/v1/rules")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
 	var rules struct {
-		Data struct {
-			Groups []struct {
-				Name  string `json:"name"`
-				Rules []struct {
-					Name      string `json:"name"`
-					Health    string `json:"health"`
-					LastError string `json:"lastError"`
-				} `json:"rules"`
-			} `json:"groups"`
-		} `json:"data"`
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name      string `json:"name"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+			} `json:"rules"`
+		} `json:"groups"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&rules); err != nil {
+	if err := prom.api("/api/v1/rules", &rules); err != nil {
 		t.Fatal(err)
 	}
 	total := 0
-	for _, g := range rules.Data.Groups {
+	for _, g := range rules.Groups {
 		for _, r := range g.Rules {
 			total++
 			if r.Health != "ok" {

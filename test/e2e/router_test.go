@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -114,29 +112,17 @@ func sum(v []float64) float64 {
 // written as name="value" pairs sorted and joined by commas.
 func (p *prometheusServer) queryVector(t *testing.T, expr string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + p.Addr + "/api/v1/query?query=" + url.QueryEscape(expr))
-	if err != nil {
+	var data struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		} `json:"result"`
+	}
+	if err := p.api("/api/v1/query?query="+url.QueryEscape(expr), &data); err != nil {
 		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	if body.Status != "success" {
-		t.Fatalf("%s: %s", expr, body.Error)
 	}
 	out := map[string]float64{}
-	for _, r := range body.Data.Result {
+	for _, r := range data.Result {
 		s, _ := r.Value[1].(string)
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
@@ -230,25 +216,7 @@ func TestRouterTierDecidesEachTraceOnce(t *testing.T) {
 	}
 
 	// Jaeger: exactly the sample, each trace whole.
-	want := map[string]int{}
-	for _, tr := range m.TraceList {
-		if tr.Error || tr.Slow || keptByProbability(t, parseTraceID(t, tr.TraceID)) {
-			want[tr.TraceID] = tr.Spans
-		}
-	}
-	eventually(t, 60*time.Second, func() string {
-		got := f.jaeger.traceIDs(t, "jeeves-gateway", jaegerSearchLimit(len(m.TraceList)))
-		if len(got) != len(want) {
-			return fmt.Sprintf("jaeger holds %d traces, want %d of %d", len(got), len(want), len(m.TraceList))
-		}
-		for id, n := range want {
-			if got[id] != n {
-				return fmt.Sprintf("trace %s: %d spans in jaeger, want %d", id, got[id], n)
-			}
-		}
-		return ""
-	})
-	t.Logf("jaeger stores %d of %d traces (%d error or slow)", len(want), len(m.TraceList), m.Classes.Error+m.Classes.Slow)
+	checkJaegerHoldsSample(t, f.jaeger, m)
 
 	// Prometheus: the sum over the three collectors of the RED series is the manifest, exactly.
 	executions, llm := wantFleetSums(m)
@@ -419,19 +387,9 @@ func mergeExecutions(ms []*loadgen.Manifest) *loadgen.Manifest {
 func restartCollector(t *testing.T, old *collector) *collector {
 	t.Helper()
 	c := *old
-	c.output = &syncBuffer{}
-	c.done = make(chan struct{})
-	c.err = nil
-	c.cmd = exec.Command(old.cmd.Path, old.cmd.Args[1:]...)
-	c.cmd.Env = old.cmd.Env
-	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		c.err = c.cmd.Wait()
-		close(c.done)
-	}()
+	cmd := exec.Command(old.cmd.Path, old.cmd.Args[1:]...)
+	cmd.Env = old.cmd.Env
+	c.spawn(t, cmd)
 	if err := c.waitHealthy(30 * time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, c.output.String())
 	}
@@ -509,10 +467,6 @@ func TestRouterRestartLoss(t *testing.T) {
 		})
 	}
 }
-
-// jaegerSearchLimit is a search limit above n traces that Jaeger accepts: its search depth must stay
-// under the memory store's max_traces (500,000 in testdata/jaeger.yaml).
-func jaegerSearchLimit(n int) int { return min(2*n, 400_000) }
 
 // The router config validates, and JEEVES_ROUTER_BACKENDS, one variable holding a YAML list, becomes
 // the static resolver's list of hostnames (confmap parses the expanded value as YAML); unset, the

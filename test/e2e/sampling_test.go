@@ -183,25 +183,7 @@ func TestJaegerStoresTheSample(t *testing.T) {
 	cfg.TraceList = true
 	m := sendTraffic(t, c.OTLPGRPC, cfg)
 
-	want := map[string]int{}
-	for _, tr := range m.TraceList {
-		if tr.Error || tr.Slow || keptByProbability(t, parseTraceID(t, tr.TraceID)) {
-			want[tr.TraceID] = tr.Spans
-		}
-	}
-	eventually(t, 60*time.Second, func() string {
-		got := j.traceIDs(t, "jeeves-gateway", 10*len(m.TraceList))
-		if len(got) != len(want) {
-			return fmt.Sprintf("jaeger holds %d traces, want %d of %d", len(got), len(want), len(m.TraceList))
-		}
-		for id, n := range want {
-			if got[id] != n {
-				return fmt.Sprintf("trace %s: %d spans in jaeger, want %d", id, got[id], n)
-			}
-		}
-		return ""
-	})
-	t.Logf("jaeger stores %d of %d traces (%d error or slow)", len(want), len(m.TraceList), m.Classes.Error+m.Classes.Slow)
+	checkJaegerHoldsSample(t, j, m)
 }
 
 // Every forwarded span says why it was kept: jeeves.sampling.rule, and an OTEP 235 threshold in its
@@ -251,3 +233,33 @@ func TestKeptSpansCarryRuleAndThreshold(t *testing.T) {
 	}
 	t.Logf("forwarded spans per rule: %v", rules)
 }
+
+// checkJaegerHoldsSample waits until Jaeger holds exactly the traces the default sampling keeps of
+// the run (every error trace, every slow trace and the OTEP 235 set of the rest at 10%), each with
+// every span the manifest lists for it. m must carry its trace list.
+func checkJaegerHoldsSample(t *testing.T, j *jaegerServer, m *loadgen.Manifest) {
+	t.Helper()
+	want := map[string]int{}
+	for _, tr := range m.TraceList {
+		if tr.Error || tr.Slow || keptByProbability(t, parseTraceID(t, tr.TraceID)) {
+			want[tr.TraceID] = tr.Spans
+		}
+	}
+	eventually(t, 60*time.Second, func() string {
+		got := j.traceIDs(t, "jeeves-gateway", jaegerSearchLimit(len(m.TraceList)))
+		if len(got) != len(want) {
+			return fmt.Sprintf("jaeger holds %d traces, want %d of %d", len(got), len(want), len(m.TraceList))
+		}
+		for id, n := range want {
+			if got[id] != n {
+				return fmt.Sprintf("trace %s: %d spans in jaeger, want %d", id, got[id], n)
+			}
+		}
+		return ""
+	})
+	t.Logf("jaeger stores %d of %d traces (%d error or slow)", len(want), len(m.TraceList), m.Classes.Error+m.Classes.Slow)
+}
+
+// jaegerSearchLimit is the trace search limit for a run of n traces: room for every one, under
+// the memory store's max_traces.
+func jaegerSearchLimit(n int) int { return min(2*n, 400_000) }
