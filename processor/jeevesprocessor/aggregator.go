@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
@@ -72,17 +73,20 @@ type aggregator struct {
 	traces completenessSource
 	// start is the start time of the families not held in tables.
 	start pcommon.Timestamp
+	// invalid logs the spans dropped for an all-zero id.
+	invalid invalidSpans
 }
 
-func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, now func() time.Time) (*aggregator, error) {
+func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, logger *zap.Logger, now func() time.Time) (*aggregator, error) {
 	classifier, err := cfg.compileRules()
 	if err != nil {
 		return nil, err
 	}
 	a := &aggregator{
 		tb: tb, now: now, classifier: classifier, match: new(rules.Match),
-		cache: newSpanCache(max(4*cfg.SeriesLimit, 1024)),
-		start: pcommon.NewTimestampFromTime(now()),
+		cache:   newSpanCache(max(4*cfg.SeriesLimit, 1024)),
+		start:   pcommon.NewTimestampFromTime(now()),
+		invalid: invalidSpans{logger: logger},
 	}
 	def := func(ft familyTable) *tableDef {
 		td := newTableDef(ft, cfg, classifier)
@@ -163,9 +167,12 @@ func (a *aggregator) registerTelemetry() error {
 }
 
 // consume aggregates one batch. It takes the lock once for the whole batch.
+// Spans with an all-zero trace id or span id are skipped and counted here,
+// once: the sampling face skips the same spans without counting them.
 func (a *aggregator) consume(ctx context.Context, td ptrace.Traces) {
 	now := pcommon.NewTimestampFromTime(a.now())
 	spans := 0
+	var zeroTrace, zeroSpan int64
 	a.mu.Lock()
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -180,7 +187,15 @@ func (a *aggregator) consume(ctx context.Context, td ptrace.Traces) {
 			ss := sss.At(j).Spans()
 			spans += ss.Len()
 			for k := 0; k < ss.Len(); k++ {
-				a.consumeSpan(ss.At(k), service, serviceID, now)
+				span := ss.At(k)
+				switch traceOK, spanOK := validIDs(span); {
+				case !traceOK:
+					zeroTrace++
+				case !spanOK:
+					zeroSpan++
+				default:
+					a.consumeSpan(span, service, serviceID, now)
+				}
 			}
 		}
 	}
@@ -189,6 +204,15 @@ func (a *aggregator) consume(ctx context.Context, td ptrace.Traces) {
 	}
 	a.mu.Unlock()
 	a.tb.ConnectorJeevesSpansSeen.Add(ctx, int64(spans))
+	if zeroTrace+zeroSpan > 0 {
+		if zeroTrace > 0 {
+			a.tb.ConnectorJeevesSpansInvalid.Add(ctx, zeroTrace, attrInvalidTraceID)
+		}
+		if zeroSpan > 0 {
+			a.tb.ConnectorJeevesSpansInvalid.Add(ctx, zeroSpan, attrInvalidSpanID)
+		}
+		a.invalid.report(zeroTrace, zeroSpan)
+	}
 }
 
 // consumeSpan aggregates one span; serviceID is 0 when the resource has no

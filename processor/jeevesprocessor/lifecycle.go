@@ -130,7 +130,7 @@ func (c *jeevesConnector) addMetricsFace(set connector.Settings, next consumer.M
 	if err != nil {
 		return nil, err
 	}
-	agg, err := newAggregator(&c.cfg.Metrics, tb, c.clock)
+	agg, err := newAggregator(&c.cfg.Metrics, tb, set.Logger, c.clock)
 	if err == nil {
 		err = agg.registerTelemetry()
 	}

@@ -41,6 +41,7 @@ type TelemetryBuilder struct {
 	ConnectorJeevesSamplingTracesInMemory       metric.Int64ObservableGauge
 	ConnectorJeevesSeriesActive                 metric.Int64ObservableGauge
 	ConnectorJeevesSeriesExpired                metric.Int64Counter
+	ConnectorJeevesSpansInvalid                 metric.Int64Counter
 	ConnectorJeevesSpansOverflowed              metric.Int64Counter
 	ConnectorJeevesSpansSeen                    metric.Int64Counter
 }
@@ -325,6 +326,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_connector_jeeves_series_expired",
 		metric.WithDescription("Series removed because they were not updated for metrics.series_expiration. [Alpha]"),
 		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSpansInvalid, err = builder.meter.Int64Counter(
+		"otelcol_connector_jeeves_spans_invalid",
+		metric.WithDescription("Spans dropped because their trace id or span id is all zero (invalid); they are neither aggregated nor sampled. [Alpha]"),
+		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ConnectorJeevesSpansOverflowed, err = builder.meter.Int64Counter(

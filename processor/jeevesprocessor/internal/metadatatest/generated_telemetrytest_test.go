@@ -66,6 +66,7 @@ func TestSetupTelemetry(t *testing.T) {
 	}))
 	tb.ConnectorJeevesSamplingForwardErrors.Add(context.Background(), 1)
 	tb.ConnectorJeevesSeriesExpired.Add(context.Background(), 1)
+	tb.ConnectorJeevesSpansInvalid.Add(context.Background(), 1)
 	tb.ConnectorJeevesSpansOverflowed.Add(context.Background(), 1)
 	tb.ConnectorJeevesSpansSeen.Add(context.Background(), 1)
 	AssertEqualConnectorJeevesSamplingBytesInMemory(t, testTel,
@@ -105,6 +106,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorJeevesSeriesExpired(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorJeevesSpansInvalid(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorJeevesSpansOverflowed(t, testTel,

@@ -49,6 +49,9 @@ func (h *head) Consume(td ptrace.Traces) ptrace.Traces {
 			spans := ss.Spans()
 			for k := range spans.Len() {
 				span := spans.At(k)
+				if !validIDs(span) {
+					continue
+				}
 				raw := span.TraceState().AsRaw()
 				var in incoming
 				if raw != "" { // most spans carry none; skip the call

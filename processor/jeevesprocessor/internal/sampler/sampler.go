@@ -16,7 +16,8 @@ import (
 // Every method is safe for concurrent use.
 type Sampler interface {
 	// Consume reads td (never modifies it: the collector hands the same batch to the metrics face)
-	// and returns what to forward now (may hold no spans).
+	// and returns what to forward now (may hold no spans). Spans with an all-zero trace id or
+	// span id are skipped and not counted.
 	Consume(td ptrace.Traces) ptrace.Traces
 	// Tick decides what is due at now and returns it to forward (head: always empty).
 	Tick(now time.Time) ptrace.Traces
@@ -65,3 +66,10 @@ var nothing = func() ptrace.Traces {
 	td.MarkReadOnly()
 	return td
 }()
+
+// validIDs reports whether neither the span's trace id nor its span id is all zero. Both samplers
+// skip a span without them, uncounted: such a span cannot be joined to a trace, and the caller
+// counts it once (the connector's metrics face sees the same batch).
+func validIDs(span ptrace.Span) bool {
+	return !span.TraceID().IsEmpty() && !span.SpanID().IsEmpty()
+}

@@ -143,7 +143,9 @@ func (t *tail) Consume(td ptrace.Traces) ptrace.Traces {
 			var sh *scopeHolder
 			spans := ss.Spans()
 			for k := range spans.Len() {
-				t.consumeSpan(spans.At(k), rs, ss, &rh, &sh, now, &out)
+				if span := spans.At(k); validIDs(span) {
+					t.consumeSpan(span, rs, ss, &rh, &sh, now, &out)
+				}
 			}
 		}
 	}
