@@ -93,9 +93,11 @@ func TestExpiryInvalidatesCachedSeries(t *testing.T) {
 		rs := td.ResourceSpans().AppendEmpty()
 		rs.Resource().Attributes().PutStr("service.name", "svc")
 		ss := rs.ScopeSpans().AppendEmpty().Spans()
-		for _, n := range names {
+		for i, n := range names {
 			s := ss.AppendEmpty()
 			s.SetName(n)
+			s.SetTraceID(pcommon.TraceID{1})
+			s.SetSpanID(pcommon.SpanID{byte(i + 1)})
 			s.SetStartTimestamp(pcommon.NewTimestampFromTime(testBase))
 			s.SetEndTimestamp(pcommon.NewTimestampFromTime(testBase.Add(time.Millisecond)))
 		}

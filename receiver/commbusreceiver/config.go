@@ -96,8 +96,14 @@ type ListenConfig struct {
 	// one more is answered with RESOURCE_EXHAUSTED (retryable) and closed.
 	// Must be at least 1.
 	MaxConnections int `mapstructure:"max_connections"`
+	// MaxConnectionsPerAddress bounds the connections open at once from one
+	// remote IP address (default 8), so that one client cannot take every
+	// slot; one more from that address is refused like one over
+	// max_connections. Must be in [1, max_connections].
+	MaxConnectionsPerAddress int `mapstructure:"max_connections_per_address"`
 	// IdleTimeout drops a connection that sends no frame for this long,
-	// counted from accept (default 5m). 0 never drops idle connections.
+	// counted from accept, then from each reply (default 30s, as a Jeeves
+	// kernel). 0 never drops idle connections.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
 	// WriteTimeout bounds each reply write (default 10s, as in Jeeves).
 	// Must be > 0.
@@ -176,12 +182,13 @@ func defaultSubscribeConfig() SubscribeConfig {
 
 func defaultListenConfig() ListenConfig {
 	return ListenConfig{
-		Endpoint:       "127.0.0.1:50052",
-		MaxConnections: 100,
-		IdleTimeout:    5 * time.Minute,
-		WriteTimeout:   10 * time.Second,
-		MaxFrameBytes:  wire.MaxFrameLength,
-		TLS:            configoptional.None[configtls.ServerConfig](),
+		Endpoint:                 "127.0.0.1:50052",
+		MaxConnections:           100,
+		MaxConnectionsPerAddress: 8,
+		IdleTimeout:              30 * time.Second,
+		WriteTimeout:             10 * time.Second,
+		MaxFrameBytes:            wire.MaxFrameLength,
+		TLS:                      configoptional.None[configtls.ServerConfig](),
 	}
 }
 
@@ -287,6 +294,9 @@ func (lis *ListenConfig) validate(p *problems) {
 	}
 	if lis.MaxConnections < 1 {
 		p.add("listen.max_connections must be >= 1, got %d", lis.MaxConnections)
+	}
+	if lis.MaxConnectionsPerAddress < 1 || (lis.MaxConnections >= 1 && lis.MaxConnectionsPerAddress > lis.MaxConnections) {
+		p.add("listen.max_connections_per_address must be in [1, listen.max_connections (%d)], got %d", lis.MaxConnections, lis.MaxConnectionsPerAddress)
 	}
 	if lis.IdleTimeout < 0 {
 		p.add("listen.idle_timeout must be >= 0 (0 = never), got %s", lis.IdleTimeout)

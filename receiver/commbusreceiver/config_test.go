@@ -68,6 +68,11 @@ func TestLoadConfig(t *testing.T) {
 		want := defaultListenConfig()
 		assert.Equal(t, &want, cfg.Listen.Get())
 		assert.Equal(t, "127.0.0.1:50052", cfg.Listen.Get().Endpoint)
+		// Jeeves' own server drops idle connections after 30 s; one address
+		// may hold 8 of the 100 connections.
+		assert.Equal(t, 30*time.Second, cfg.Listen.Get().IdleTimeout)
+		assert.Equal(t, 100, cfg.Listen.Get().MaxConnections)
+		assert.Equal(t, 8, cfg.Listen.Get().MaxConnectionsPerAddress)
 		assert.False(t, cfg.Subscribe.HasValue())
 	})
 	t.Run("full", func(t *testing.T) {
@@ -82,7 +87,7 @@ func TestLoadConfig(t *testing.T) {
 			Backoff:      BackoffConfig{InitialInterval: 500 * time.Millisecond, MaxInterval: 10 * time.Second, Multiplier: 1.5, Jitter: 0.1},
 		}, cfg.Subscribe.Get())
 		assert.Equal(t, &ListenConfig{
-			Endpoint: "0.0.0.0:6000", MaxConnections: 10, IdleTimeout: 30 * time.Second,
+			Endpoint: "0.0.0.0:6000", MaxConnections: 10, MaxConnectionsPerAddress: 4, IdleTimeout: time.Minute,
 			WriteTimeout: 5 * time.Second, MaxFrameBytes: 1 << 20, TLS: configoptional.None[configtls.ServerConfig](),
 		}, cfg.Listen.Get())
 		assert.Equal(t, PayloadConfig{MaxBytes: 1024, Oversize: "drop", DropEventTypes: []string{}, UserText: "truncate", UserTextMaxBytes: 64}, cfg.Payload)
@@ -101,6 +106,7 @@ subscribe.backoff.multiplier must be >= 1, got 0.5
 subscribe.backoff.jitter must be in [0, 1], got 2
 listen.endpoint must be host:port, got "127.0.0.1:99999"
 listen.max_connections must be >= 1, got 0
+listen.max_connections_per_address must be in [1, listen.max_connections (0)], got 0
 listen.idle_timeout must be >= 0 (0 = never), got -1s
 listen.write_timeout must be > 0, got 0s
 listen.max_frame_bytes must be in [0, 5242880] (0 = 5242880), got 6000000
@@ -113,6 +119,14 @@ max_span_events must be >= 1, got 0
 metrics.flush_interval must be > 0, got 0s
 metrics.series_limit must be > 0, got 0
 metrics.series_expiration must be 0 (never) or >= metrics.flush_interval, got -1s`)
+	})
+	t.Run("per-address cap above the connection limit", func(t *testing.T) {
+		cfg := loadConfig(t, "listen")
+		cfg.Listen.Get().MaxConnections = 4
+		cfg.Listen.Get().MaxConnectionsPerAddress = 5
+		assert.EqualError(t, cfg.Validate(), "listen.max_connections_per_address must be in [1, listen.max_connections (4)], got 5")
+		cfg.Listen.Get().MaxConnectionsPerAddress = 4
+		assert.NoError(t, cfg.Validate())
 	})
 	t.Run("series expiration below the flush interval", func(t *testing.T) {
 		cfg := loadConfig(t, "subscribe")

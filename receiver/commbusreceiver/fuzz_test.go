@@ -48,7 +48,7 @@ func FuzzServerConnection(f *testing.F) {
 	r.tr = translate.New(r.translatorConfig())
 
 	f.Fuzz(func(t *testing.T, in []byte) {
-		s := &server{cfg: *cfg.Listen.Get(), r: r, conns: map[net.Conn]struct{}{}}
+		s := &server{cfg: *cfg.Listen.Get(), r: r, conns: map[net.Conn]struct{}{}, perAddr: map[string]int{"pipe": 1}}
 		client, srv := net.Pipe()
 		s.mu.Lock()
 		s.conns[srv] = struct{}{}
@@ -56,7 +56,7 @@ func FuzzServerConnection(f *testing.F) {
 		s.wg.Add(1)
 		done := make(chan struct{})
 		go func() {
-			s.handle(srv)
+			s.handle(srv, "pipe")
 			close(done)
 		}()
 		go func() {

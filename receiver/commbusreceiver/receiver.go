@@ -73,6 +73,7 @@ func newAttrSets() *attrSets {
 	for _, r := range []string{
 		translate.DropReasonOversize, translate.DropReasonEventType, translate.OrphanTTLExpired, translate.OrphanEvicted,
 		closeEOF, closeIdle, closeProtocol, closeWrite, closeShutdown,
+		rejectMaxConnections, rejectPerAddress,
 	} {
 		a.reasons[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
 	}

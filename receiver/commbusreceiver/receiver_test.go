@@ -540,6 +540,7 @@ func mustFrame(t *testing.T, typ byte, v map[string]any) []byte {
 func TestListenConnectionLimit(t *testing.T) {
 	cfg := listenConfig()
 	cfg.Listen.Get().MaxConnections = 2
+	cfg.Listen.Get().MaxConnectionsPerAddress = 2
 	h := newHarness(t, cfg)
 	h.start()
 	var clients []*testkernel.Client
@@ -564,7 +565,8 @@ func TestListenConnectionLimit(t *testing.T) {
 	assert.Equal(t, &wire.ProtocolError{Code: wire.CodeResourceExhausted, Message: "connection limit reached (2); retry shortly", Retryable: true, QueueCapacity: 2}, reply.Err)
 	_, _, err = extra.ReadReply()
 	assert.ErrorIs(t, err, io.EOF, "closed after the refusal")
-	assert.Equal(t, int64(1), h.counter("otelcol_receiver_commbus_connections_rejected"))
+	assert.Equal(t, int64(1), h.counter("otelcol_receiver_commbus_connections_rejected", "reason", "max_connections"))
+	assert.Equal(t, int64(0), h.counter("otelcol_receiver_commbus_connections_rejected", "reason", "max_connections_per_address"))
 
 	// A slot frees up when a client leaves.
 	require.NoError(t, clients[0].Close())

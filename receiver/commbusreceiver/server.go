@@ -31,6 +31,12 @@ const (
 	closeShutdown = "shutdown"
 )
 
+// Reasons a server connection was refused (receiver_commbus_connections_rejected).
+const (
+	rejectMaxConnections = "max_connections"
+	rejectPerAddress     = "max_connections_per_address"
+)
+
 // rejectWriteTimeout bounds the RESOURCE_EXHAUSTED write to a connection
 // over the limit, which happens on the accept goroutine.
 const rejectWriteTimeout = time.Second
@@ -42,10 +48,14 @@ type server struct {
 	r   *commbusReceiver
 	ln  net.Listener
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	// perAddr counts the open connections of each remote IP address. An
+	// entry exists only while its address has a connection open, so the map
+	// holds at most max_connections entries.
+	perAddr map[string]int
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 func newServer(ctx context.Context, cfg ListenConfig, r *commbusReceiver) (*server, error) {
@@ -63,7 +73,7 @@ func newServer(ctx context.Context, cfg ListenConfig, r *commbusReceiver) (*serv
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
-	return &server{cfg: cfg, r: r, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+	return &server{cfg: cfg, r: r, ln: ln, conns: map[net.Conn]struct{}{}, perAddr: map[string]int{}}, nil
 }
 
 func (s *server) addr() net.Addr { return s.ln.Addr() }
@@ -93,29 +103,49 @@ func (s *server) serve() {
 			_ = c.Close()
 			return
 		}
+		addr := remoteIP(c)
 		if len(s.conns) >= s.cfg.MaxConnections {
 			s.mu.Unlock()
-			s.reject(c)
+			s.reject(c, rejectMaxConnections, fmt.Sprintf("connection limit reached (%d); retry shortly", s.cfg.MaxConnections), s.cfg.MaxConnections)
+			continue
+		}
+		if s.perAddr[addr] >= s.cfg.MaxConnectionsPerAddress {
+			s.mu.Unlock()
+			s.reject(c, rejectPerAddress, fmt.Sprintf("connection limit per address reached (%d); retry shortly", s.cfg.MaxConnectionsPerAddress), s.cfg.MaxConnectionsPerAddress)
 			continue
 		}
 		s.conns[c] = struct{}{}
+		s.perAddr[addr]++
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.r.tel.ReceiverCommbusConnectionsActive.Add(context.Background(), 1, s.r.attrs.forMode(modeListen))
-		go s.handle(c)
+		go s.handle(c, addr)
 	}
 }
 
-// reject answers a connection over the limit as a saturated Jeeves server
+// remoteIP is the address a connection is counted under for
+// max_connections_per_address: the peer's IP without its port.
+func remoteIP(c net.Conn) string {
+	ra := c.RemoteAddr()
+	if ta, ok := ra.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	if host, _, err := net.SplitHostPort(ra.String()); err == nil {
+		return host
+	}
+	return ra.String()
+}
+
+// reject answers a connection over a limit as a saturated Jeeves server
 // would, with a retryable RESOURCE_EXHAUSTED carrying kernel_queue_capacity
-// (here the connection limit, the capacity that is full), and closes it.
-func (s *server) reject(c net.Conn) {
-	s.r.tel.ReceiverCommbusConnectionsRejected.Add(context.Background(), 1)
+// (here the limit that is full), and closes it.
+func (s *server) reject(c net.Conn, reason, message string, capacity int) {
+	s.r.tel.ReceiverCommbusConnectionsRejected.Add(context.Background(), 1, s.r.attrs.forReason(reason))
 	frame, err := wire.NewEncoder().Error(&wire.ProtocolError{
 		Code:          wire.CodeResourceExhausted,
-		Message:       fmt.Sprintf("connection limit reached (%d); retry shortly", s.cfg.MaxConnections),
+		Message:       message,
 		Retryable:     true,
-		QueueCapacity: s.cfg.MaxConnections,
+		QueueCapacity: capacity,
 	})
 	if err == nil {
 		_ = c.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
@@ -149,11 +179,14 @@ type conn struct {
 	one [1]wire.Event
 }
 
-func (s *server) handle(c net.Conn) {
+func (s *server) handle(c net.Conn, addr string) {
 	reason := closeEOF
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
+		if s.perAddr[addr]--; s.perAddr[addr] <= 0 {
+			delete(s.perAddr, addr)
+		}
 		closed := s.closed
 		s.mu.Unlock()
 		_ = c.Close()

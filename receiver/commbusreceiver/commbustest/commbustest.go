@@ -50,6 +50,10 @@ func StartKernelTLS(t testing.TB, addr string, cfg *tls.Config) *Kernel {
 // Dial connects a publisher to a listen-mode receiver (or a kernel).
 func Dial(addr string) (*Client, error) { return testkernel.Dial(addr) }
 
+// DialFrom is Dial from the local IP address from (e.g. 127.0.0.2: on Linux
+// every 127.0.0.0/8 address is local), to act as a second client machine.
+func DialFrom(addr, from string) (*Client, error) { return testkernel.DialFrom(addr, from) }
+
 // DialTLS is Dial with TLS.
 func DialTLS(addr string, cfg *tls.Config) (*Client, error) { return testkernel.DialTLS(addr, cfg) }
 

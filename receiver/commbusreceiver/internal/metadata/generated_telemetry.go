@@ -109,7 +109,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ReceiverCommbusConnectionsRejected, err = builder.meter.Int64Counter(
 		"otelcol_receiver_commbus_connections_rejected",
-		metric.WithDescription("Server connections refused because listen.max_connections were open (answered with RESOURCE_EXHAUSTED, retryable). [Alpha]"),
+		metric.WithDescription("Server connections refused, by reason (max_connections - listen.max_connections were open; max_connections_per_address - listen.max_connections_per_address were open from the same IP address); answered with RESOURCE_EXHAUSTED, retryable. [Alpha]"),
 		metric.WithUnit("{connection}"),
 	)
 	errs = errors.Join(errs, err)

@@ -56,7 +56,7 @@ func AssertEqualReceiverCommbusConnectionsClosed(t *testing.T, tt *componenttest
 func AssertEqualReceiverCommbusConnectionsRejected(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_receiver_commbus_connections_rejected",
-		Description: "Server connections refused because listen.max_connections were open (answered with RESOURCE_EXHAUSTED, retryable). [Alpha]",
+		Description: "Server connections refused, by reason (max_connections - listen.max_connections were open; max_connections_per_address - listen.max_connections_per_address were open from the same IP address); answered with RESOURCE_EXHAUSTED, retryable. [Alpha]",
 		Unit:        "{connection}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -269,9 +269,18 @@ type Client struct {
 // Dial connects a publisher client.
 func Dial(addr string) (*Client, error) { return DialTLS(addr, nil) }
 
+// DialFrom is Dial from the local IP address from (any port), so that a test
+// can be a second client machine: on Linux every 127.0.0.0/8 address is local.
+func DialFrom(addr, from string) (*Client, error) {
+	return dial(&net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}, addr, nil)
+}
+
 // DialTLS is Dial with TLS when cfg is not nil.
 func DialTLS(addr string, cfg *tls.Config) (*Client, error) {
-	d := &net.Dialer{Timeout: 5 * time.Second}
+	return dial(&net.Dialer{Timeout: 5 * time.Second}, addr, cfg)
+}
+
+func dial(d *net.Dialer, addr string, cfg *tls.Config) (*Client, error) {
 	var (
 		c   net.Conn
 		err error
