@@ -74,7 +74,8 @@ func uniqueNameBatch(offset, n int, orphan bool) ptrace.Traces {
 			tid[8+b] = byte(k >> (8 * b))
 			sid[b] = byte(k >> (8 * b))
 		}
-		tid[0] = 1
+		tid[0] = 1 // never all zero: the connector drops spans with a zero trace or span id
+		sid[7] = 1
 		s.SetTraceID(pcommon.TraceID(tid))
 		s.SetSpanID(pcommon.SpanID(sid))
 		if orphan {
