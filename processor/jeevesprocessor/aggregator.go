@@ -300,18 +300,17 @@ func (a *aggregator) buildKey(td *tableDef, extra string) []byte {
 }
 
 // observe records a duration and, while the data point's reservoir has room,
-// the span as its exemplar (spans without a trace id are skipped).
+// the span as its exemplar (consume lets through only spans with valid ids).
 func (a *aggregator) observe(s *aggregate.Series, v float64, span ptrace.Span) {
 	s.Observe(v)
 	if !s.WantsExemplar() {
 		return
 	}
-	if tid := span.TraceID(); tid != (pcommon.TraceID{}) {
-		if a.exemplars != nil && !a.exemplars.AdmitExemplar(tid, span.TraceState().AsRaw()) {
-			return
-		}
-		s.AddExemplar(aggregate.Exemplar{TraceID: tid, SpanID: span.SpanID(), Time: span.EndTimestamp(), Value: v})
+	tid := span.TraceID()
+	if a.exemplars != nil && !a.exemplars.AdmitExemplar(tid, span.TraceState().AsRaw()) {
+		return
 	}
+	s.AddExemplar(aggregate.Exemplar{TraceID: tid, SpanID: span.SpanID(), Time: span.EndTimestamp(), Value: v})
 }
 
 // collect expires stale series and builds the cumulative metrics of every
