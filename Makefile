@@ -7,7 +7,7 @@ WEBHOOK   := $(BIN)/jeeves-alert-webhook
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build run test check-dist generate-dist generate generate-k8s vet lint race test-deps bench clean image-smoke bench-pipeline test-k8s
+.PHONY: all build run test test-load check-dist generate-dist generate generate-k8s vet lint race test-deps bench clean image-smoke bench-pipeline test-k8s
 
 all: build
 
@@ -86,6 +86,10 @@ vet:
 ## bench: the component benchmarks quoted in the component READMEs.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./processor/... ./receiver/...
+
+## test-load: in-process load runs kept out of `make test` (the 100,000-trace sampling run).
+test-load:
+	JEEVES_LOAD_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestSampling100kLoadgenTraces' ./processor/jeevesprocessor/
 
 ## bench-pipeline: whole-binary CPU per span, peak RSS and spans forwarded of otelcol-jeeves and a
 ## contrib collector on one loadgen workload (~12 min; not part of `make test`). Builds bin/ unless
