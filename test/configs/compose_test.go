@@ -290,23 +290,12 @@ func TestComposeVolumes(t *testing.T) {
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	readConfigsYAML(t, "grafana/provisioning/dashboards/jeeves.yaml", &provider)
+	readYAML(t, "grafana/provisioning/dashboards/jeeves.yaml", &provider)
 	if len(provider.Providers) != 1 {
 		t.Fatalf("dashboard providers: %+v", provider)
 	}
 	if src := mounts["grafana"][provider.Providers[0].Options.Path]; src != "./grafana/dashboards" {
 		t.Errorf("grafana provisions dashboards from %s, where compose mounts %q, not ./grafana/dashboards", provider.Providers[0].Options.Path, src)
-	}
-}
-
-func readConfigsYAML(t *testing.T, rel string, into any) {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(raw, into); err != nil {
-		t.Fatalf("%s: %v", rel, err)
 	}
 }
 
@@ -408,7 +397,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 			} `yaml:"static_configs"`
 		} `yaml:"scrape_configs"`
 	}
-	readConfigsYAML(t, "prometheus/prometheus.yml", &prom)
+	readYAML(t, "prometheus/prometheus.yml", &prom)
 	targets := map[string][]string{}
 	for _, sc := range prom.ScrapeConfigs {
 		for _, s := range sc.StaticConfigs {
@@ -484,7 +473,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 			} `yaml:"webhook_configs"`
 		} `yaml:"receivers"`
 	}
-	readConfigsYAML(t, alertmanagerFile, &am)
+	readYAML(t, alertmanagerFile, &am)
 	if am.Route.Receiver != "webhook" {
 		t.Errorf("alertmanager default receiver %q, want webhook", am.Route.Receiver)
 	}
@@ -514,7 +503,7 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 			URL  string `yaml:"url"`
 		} `yaml:"datasources"`
 	}
-	readConfigsYAML(t, "grafana/provisioning/datasources/prometheus.yaml", &ds)
+	readYAML(t, "grafana/provisioning/datasources/prometheus.yaml", &ds)
 	want := map[string]string{"prometheus": "http://prometheus:9090", "jaeger": "http://jaeger:16686"}
 	for _, d := range ds.Datasources {
 		if w, ok := want[d.Type]; ok && d.URL != w {
