@@ -2,6 +2,8 @@
 # scripts/image-smoke.sh mirrors these steps (static build, the image's env, health check) and
 # `make test` runs it.
 FROM golang:1.26-bookworm AS build
+# The build's Go is go1.27.3 (see docs/security.md); the go command fetches it from the module proxy.
+ENV GOTOOLCHAIN=go1.27.3
 WORKDIR /src
 COPY . .
 RUN cd cmd/otelcol-jeeves && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/otelcol-jeeves .
