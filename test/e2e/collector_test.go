@@ -203,18 +203,24 @@ func (c *collector) exited() (bool, error) {
 // scrape fetches a Prometheus endpoint and parses its text exposition.
 func scrape(t testing.TB, hostport string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + hostport + "/metrics")
+	return scrapeURL(t, http.DefaultClient, "http://"+hostport+"/metrics")
+}
+
+// scrapeURL is scrape with a client of the caller's (TLS settings) and a full URL.
+func scrapeURL(t testing.TB, client *http.Client, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape %s: HTTP %d", hostport, resp.StatusCode)
+		t.Fatalf("scrape %s: HTTP %d", url, resp.StatusCode)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatalf("parse scrape of %s: %v", hostport, err)
+		t.Fatalf("parse scrape of %s: %v", url, err)
 	}
 	return families
 }
