@@ -33,6 +33,27 @@ type prometheusOptions struct {
 	// routed jeeves tier); Router, when set, is a router's :8888 (job otelcol-jeeves-router).
 	MoreJeeves, MoreSelf []string
 	Router               string
+	// JeevesTLS, when set, makes the otelcol-jeeves job scrape over https (the collector runs the
+	// TLS overlay; configs/prometheus/prometheus-tls.yml).
+	JeevesTLS *scrapeTLS
+}
+
+// scrapeTLS is a scrape job's tls_config: the CA of the collector's certificate and, under mutual
+// TLS, Prometheus' client certificate.
+type scrapeTLS struct {
+	CAFile, CertFile, KeyFile string
+}
+
+// scrapeConfigLines is the job's scheme and tls_config, indented for a scrape_configs entry.
+func (s *scrapeTLS) scrapeConfigLines() string {
+	if s == nil {
+		return ""
+	}
+	out := fmt.Sprintf("    scheme: https\n    tls_config:\n      ca_file: %q\n      min_version: TLS12\n", s.CAFile)
+	if s.CertFile != "" {
+		out += fmt.Sprintf("      cert_file: %q\n      key_file: %q\n", s.CertFile, s.KeyFile)
+	}
+	return out
 }
 
 // startPrometheus runs Prometheus (Debian's package) scraping the given targets every second, with
@@ -73,10 +94,10 @@ func startPrometheusWith(t *testing.T, o prometheusOptions) *prometheusServer {
 	fmt.Fprintf(&cfg, `scrape_configs:
   - job_name: otelcol-jeeves
     honor_labels: true
-    static_configs: [{targets: [%s]}]
+%s    static_configs: [{targets: [%s]}]
   - job_name: otelcol-jeeves-self
     static_configs: [{targets: [%s]}]
-`, targets(o.Jeeves, o.MoreJeeves), targets(o.Self, o.MoreSelf))
+`, o.JeevesTLS.scrapeConfigLines(), targets(o.Jeeves, o.MoreJeeves), targets(o.Self, o.MoreSelf))
 	if o.Router != "" {
 		fmt.Fprintf(&cfg, "  - job_name: otelcol-jeeves-router\n    static_configs: [{targets: [%q]}]\n", o.Router)
 	}

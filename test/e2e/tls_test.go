@@ -127,6 +127,7 @@ type serverPKI struct {
 	ca                *testCA
 	dir               string
 	certFile, keyFile string
+	caFile            string
 	serial            *big.Int
 }
 
@@ -134,6 +135,10 @@ func newServerPKI(t *testing.T) *serverPKI {
 	t.Helper()
 	p := &serverPKI{ca: newTestCA(t, "jeeves test server CA"), dir: t.TempDir()}
 	p.certFile, p.keyFile = filepath.Join(p.dir, "tls.crt"), filepath.Join(p.dir, "tls.key")
+	p.caFile = filepath.Join(p.dir, "ca.crt")
+	if err := os.WriteFile(p.caFile, p.ca.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	p.rotate(t)
 	return p
 }
@@ -385,6 +390,15 @@ func TestTLSListeners(t *testing.T) {
 		t.Errorf("spans from refused clients were counted: %v", got)
 	}
 
+	// A real Prometheus scrapes the exporter with the CA, as configs/prometheus/prometheus-tls.yml does.
+	prom := startPrometheusWith(t, prometheusOptions{Jeeves: c.Prometheus, Self: c.Telemetry, RuleFiles: []string{}, JeevesTLS: &scrapeTLS{CAFile: p.caFile}})
+	eventually(t, 20*time.Second, func() string {
+		if n, err := prom.query(t, `traces_span_metrics_calls_total{job="otelcol-jeeves",service_name="tls-http"} == 5`); err != nil || n != 1 {
+			return fmt.Sprintf("Prometheus has not scraped the spans of tls-http over https: %d series, %v", n, err)
+		}
+		return ""
+	})
+
 	pub, err := commbustest.DialTLS(listen, trusted)
 	if err != nil {
 		t.Fatalf("CommBus listener over TLS with the CA: %v", err)
@@ -409,7 +423,13 @@ func TestMutualTLSAndCertificateReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, strangerCert, _ := newTestCA(t, "stranger CA").issue(t, "stranger", true)
-	_, _, goodCert, _ := clientCA.issue(t, "jeeves-gateway", true)
+	goodPEM, goodKeyPEM, goodCert, _ := clientCA.issue(t, "jeeves-gateway", true)
+	goodFile, goodKeyFile := filepath.Join(p.dir, "client.crt"), filepath.Join(p.dir, "client.key")
+	for file, data := range map[string][]byte{goodFile: goodPEM, goodKeyFile: goodKeyPEM} {
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	env := p.env()
 	env["JEEVES_TLS_CLIENT_CA_FILE"] = clientCAFile
 	env["JEEVES_TLS_RELOAD_INTERVAL"] = "1s"
@@ -443,6 +463,11 @@ func TestMutualTLSAndCertificateReload(t *testing.T) {
 	if got := scraper.calls(t, "mtls-refused"); got != 0 {
 		t.Errorf("spans from clients without a valid certificate were counted: %v", got)
 	}
+
+	// A real Prometheus scrapes with the CA and its client certificate (startPrometheusWith waits
+	// for up == 1).
+	startPrometheusWith(t, prometheusOptions{Jeeves: c.Prometheus, Self: c.Telemetry, RuleFiles: []string{},
+		JeevesTLS: &scrapeTLS{CAFile: p.caFile, CertFile: goodFile, KeyFile: goodKeyFile}})
 
 	// Rotation: every listener serves the new certificate on new connections.
 	before := p.serial
