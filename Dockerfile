@@ -14,6 +14,7 @@ RUN install -d -m 0750 /out/var/lib/otelcol-jeeves/queue
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/otelcol-jeeves /otelcol-jeeves
 COPY configs/otelcol-jeeves.yaml /etc/otelcol-jeeves/config.yaml
+COPY configs/otelcol-jeeves-tls.yaml configs/otelcol-jeeves-auth.yaml /etc/otelcol-jeeves/
 COPY --from=build --chown=65532:65532 /out/var/lib/otelcol-jeeves /var/lib/otelcol-jeeves
 # In a container the listeners that other hosts use must bind every interface.
 ENV JEEVES_OTLP_GRPC_ENDPOINT=0.0.0.0:4317 \

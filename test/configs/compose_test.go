@@ -46,17 +46,23 @@ type composeFile struct {
 
 func readComposeFile(t *testing.T) composeFile {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "compose.yaml"))
+	return readComposeFileNamed(t, "compose.yaml")
+}
+
+// readComposeFileNamed reads a compose file under configs/ (compose.yaml or an override).
+func readComposeFileNamed(t *testing.T, name string) composeFile {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var c composeFile
 	// The map forms of environment and depends_on are required: they are what these checks read.
 	if err := yaml.Unmarshal(raw, &c); err != nil {
-		t.Fatalf("compose.yaml: %v", err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	if len(c.Services) == 0 {
-		t.Fatal("compose.yaml: no services")
+		t.Fatalf("%s: no services", name)
 	}
 	return c
 }
