@@ -545,7 +545,49 @@ func TestBearerTokenAuth(t *testing.T) {
 		t.Errorf("HTTP export with the new token: HTTP %d, %v", code, err)
 	}
 	scraper.waitCalls(t, "token-rotated", 2)
+
+	// Rotation by an atomic rename over the file (how Kubernetes updates a mounted Secret).
+	tmp := tokenFile + ".new"
+	if err := os.WriteFile(tmp, []byte("third-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, tokenFile); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() string {
+		if err := exportGRPC(t, c.OTLPGRPC, creds, "third-token", spansFor("token-rotated", 1)); err != nil {
+			return fmt.Sprintf("token after rename: %v", err)
+		}
+		return ""
+	})
+	if err := exportGRPC(t, c.OTLPGRPC, creds, "second-token", spansFor("token-refused", 1)); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("replaced token after the rename: %v; want Unauthenticated", err)
+	}
+	scraper.waitCalls(t, "token-rotated", 3)
 	if got := scraper.calls(t, "token-refused"); got != 0 {
 		t.Errorf("spans with a wrong or missing token were counted: %v", got)
+	}
+}
+
+// A token file that is missing at start stops the collector (after the overlay's 3 retries)
+// instead of leaving it running with no token, refusing every sender.
+func TestMissingTokenFileFailsStart(t *testing.T) {
+	t.Parallel()
+	p := newServerPKI(t)
+	missing := filepath.Join(p.dir, "no-such-token")
+	env := p.env()
+	env["JEEVES_AUTH_TOKEN_FILE"] = missing
+	c := launchCollector(t, collectorOptions{Env: env, Overrides: tlsOverlays("tls", "auth")})
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		c.stop(10 * time.Second)
+		t.Fatalf("the collector still runs 20s after start with a missing token file:\n%s", c.output.String())
+	}
+	if c.err == nil {
+		t.Errorf("the collector exited 0 with a missing token file:\n%s", c.output.String())
+	}
+	if !strings.Contains(c.output.String(), missing) {
+		t.Errorf("the error does not name %s:\n%s", missing, c.output.String())
 	}
 }
