@@ -6,9 +6,10 @@
 #
 # Both base images are pinned by digest (the tag beside it says what it is; the digest decides which
 # image it is). How they were chosen and how to bump them: docs/security.md#image.
-# golang:1.27.2-bookworm, multi-arch index digest: no golang:1.27.3 digest could be verified when
-# this was pinned, so the image's go1.27.2 only starts the build and GOTOOLCHAIN below makes the go
-# command fetch go1.27.3 from the module proxy (checked against the checksum database).
+# golang:1.27.2-bookworm: no registry was reachable when this was pinned and no golang:1.27.3 digest
+# could be verified in public sources, so the image's go1.27.2 only starts the build and GOTOOLCHAIN
+# below makes the go command fetch go1.27.3 from the module proxy (checked against the checksum
+# database).
 FROM golang:1.27.2-bookworm@sha256:5cf287a799e6b94384bad13d16b14904c531f51ba65792237e122ce42b392f61 AS build
 # The build's Go is go1.27.3 (see docs/security.md); the go command fetches it from the module proxy.
 ENV GOTOOLCHAIN=go1.27.3
@@ -21,7 +22,7 @@ RUN CGO_ENABLED=0 ./scripts/build-collector.sh /out/otelcol-jeeves -ldflags="-s 
 # copied owned by the nonroot user; a named volume mounted on it starts with that owner.
 RUN install -d -m 0750 /out/var/lib/otelcol-jeeves/queue
 
-# gcr.io/distroless/static-debian12:nonroot, multi-arch index digest.
+# gcr.io/distroless/static-debian12:nonroot.
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 COPY --from=build /out/otelcol-jeeves /otelcol-jeeves
 COPY configs/otelcol-jeeves.yaml /etc/otelcol-jeeves/config.yaml
