@@ -21,10 +21,12 @@ func TestDefaultConfigValidates(t *testing.T) {
 	}
 }
 
+// make build stamps the commit and the collector release into the version (scripts/build-collector.sh).
 func TestVersion(t *testing.T) {
 	out, code := runCollectorCmd(t, nil, "--version")
-	if code != 0 || !strings.Contains(out, "otelcol-jeeves version 0.1.0") {
-		t.Fatalf("--version: exit %d, output %q", code, out)
+	want := regexp.MustCompile(`^otelcol-jeeves version 0\.1\.0 \(commit [0-9a-f]{12}(-dirty)?, collector v0\.165\.0\)\n?$`)
+	if code != 0 || !want.MatchString(out) {
+		t.Fatalf("--version: exit %d, output %q, want it to match %s", code, out, want)
 	}
 }
 
