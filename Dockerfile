@@ -26,18 +26,22 @@ RUN install -d -m 0750 /out/var/lib/otelcol-jeeves/queue
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 COPY --from=build /out/otelcol-jeeves /otelcol-jeeves
 COPY configs/otelcol-jeeves.yaml /etc/otelcol-jeeves/config.yaml
-COPY configs/otelcol-jeeves-tls.yaml configs/otelcol-jeeves-auth.yaml /etc/otelcol-jeeves/
+COPY configs/otelcol-jeeves-tls.yaml configs/otelcol-jeeves-auth.yaml configs/otelcol-jeeves-cloud.yaml /etc/otelcol-jeeves/
 COPY --from=build --chown=65532:65532 /out/var/lib/otelcol-jeeves /var/lib/otelcol-jeeves
 # In a container the listeners that other hosts use must bind every interface.
 ENV JEEVES_OTLP_GRPC_ENDPOINT=0.0.0.0:4317 \
     JEEVES_OTLP_HTTP_ENDPOINT=0.0.0.0:4318 \
     JEEVES_PROMETHEUS_ENDPOINT=0.0.0.0:8889 \
     JEEVES_HEALTH_ENDPOINT=0.0.0.0:13133 \
+    JEEVES_HEALTH_STATUS_ENDPOINT=0.0.0.0:13134 \
     JAEGER_OTLP_ENDPOINT=jaeger:4317 \
     JEEVES_STORAGE_DIR=/var/lib/otelcol-jeeves/queue
+# The Go heap's soft limit agrees with the memory limiter's default (limit_mib 1024,
+# JEEVES_MEMORY_LIMIT_MIB): give the container 1280 MiB (docs/operations.md#memory).
+ENV GOMEMLIMIT=1088MiB
 # Kept spans waiting for Jaeger; mount a volume here so they survive the container.
 VOLUME ["/var/lib/otelcol-jeeves/queue"]
-EXPOSE 4317 4318 8889 13133
+EXPOSE 4317 4318 8889 13133 13134
 USER 65532:65532
 ENTRYPOINT ["/otelcol-jeeves"]
 CMD ["--config=/etc/otelcol-jeeves/config.yaml"]

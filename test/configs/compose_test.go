@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,6 +26,7 @@ type composeService struct {
 	} `yaml:"build"`
 	Command     []string          `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
+	MemLimit    string            `yaml:"mem_limit"`
 	Ports       []string          `yaml:"ports"`
 	Volumes     []string          `yaml:"volumes"`
 	Secrets     []string          `yaml:"secrets"`
@@ -347,6 +349,35 @@ func TestComposeGrafanaHasNoDefaultCredentials(t *testing.T) {
 	}
 }
 
+// The collector's memory settings in compose agree: the memory_limiter's hard limit
+// (JEEVES_MEMORY_LIMIT_MIB) < GOMEMLIMIT < the container's mem_limit, with GOMEMLIMIT at 80–90% of
+// mem_limit and the limiter's hard limit at 80% or less (what the heap figure leaves out: stacks,
+// runtime metadata, the binary's pages, growth between the limiter's checks).
+func TestComposeMemoryLimitsAgree(t *testing.T) {
+	col := readComposeFile(t).service(t, "otelcol-jeeves")
+	mib := func(what, s string, suffix string) float64 {
+		n, ok := strings.CutSuffix(s, suffix)
+		v, err := strconv.ParseFloat(n, 64)
+		if !ok || err != nil || v <= 0 {
+			t.Fatalf("%s %q: want a number with suffix %q", what, s, suffix)
+		}
+		return v
+	}
+	limiter := mib("JEEVES_MEMORY_LIMIT_MIB", col.Environment["JEEVES_MEMORY_LIMIT_MIB"]+"MiB", "MiB")
+	goLimit := mib("GOMEMLIMIT", col.Environment["GOMEMLIMIT"], "MiB")
+	container := mib("mem_limit", col.MemLimit, "m")
+	t.Logf("limiter %v MiB, GOMEMLIMIT %v MiB, mem_limit %v MiB", limiter, goLimit, container)
+	if !(limiter < goLimit && goLimit < container) {
+		t.Errorf("want JEEVES_MEMORY_LIMIT_MIB (%v) < GOMEMLIMIT (%v) < mem_limit (%v)", limiter, goLimit, container)
+	}
+	if p := 100 * goLimit / container; p < 80 || p > 90 {
+		t.Errorf("GOMEMLIMIT is %.1f%% of mem_limit, want 80–90%%", p)
+	}
+	if p := 100 * limiter / container; p > 80 {
+		t.Errorf("JEEVES_MEMORY_LIMIT_MIB is %.1f%% of mem_limit, want at most 80%%", p)
+	}
+}
+
 // What Prometheus and Alertmanager point at is what the services listen on.
 func TestComposeTargetsMatchListeners(t *testing.T) {
 	c := readComposeFile(t)
@@ -359,6 +390,9 @@ func TestComposeTargetsMatchListeners(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k := range env {
+		if k == "GOMEMLIMIT" { // read by the Go runtime; TestComposeMemoryLimitsAgree checks it
+			continue
+		}
 		if !strings.Contains(string(collectorConfig), "${env:"+k) {
 			t.Errorf("compose sets %s on otelcol-jeeves, but configs/otelcol-jeeves.yaml does not read it", k)
 		}

@@ -172,3 +172,53 @@ func TestCommbusListenEndToEnd(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, func() string { return checkCommbusMetrics(scrape(t, c.Prometheus), false) })
 }
+
+// 200 idle connections from one address (127.0.0.1) to the binary's CommBus listener take the
+// default 8 per-address slots and are refused beyond them; a real publisher from another address
+// (127.0.0.2) is still served and its event counted.
+func TestCommbusIdleFloodLeavesPublisherServed(t *testing.T) {
+	listen := freePort(t)
+	env := map[string]string{"JEEVES_COMMBUS_ENDPOINT": freePort(t)}
+	for k, v := range fastFlush {
+		env[k] = v
+	}
+	c := startCollector(t, collectorOptions{
+		Env:       env,
+		Overrides: []string{"yaml:receivers::commbus::listen::endpoint: " + listen},
+	})
+	const idle, perAddress = 200, 8
+	for range idle {
+		conn, err := commbustest.DialFrom(listen, "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+	}
+	eventually(t, 30*time.Second, func() string {
+		got := sumSamples(scrape(t, c.Telemetry), "otelcol_receiver_commbus_connections_rejected", map[string]string{"reason": "max_connections_per_address"})
+		if got != idle-perAddress {
+			return fmt.Sprintf("rejected for max_connections_per_address: %v, want %d", got, idle-perAddress)
+		}
+		return ""
+	})
+
+	pub, err := commbustest.DialFrom(listen, "127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pub.Close() }()
+	ev := commbustest.LifecycleScript(time.Now().Add(-time.Minute))[0]
+	typ, reply, err := pub.Publish("req-1", ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ != commbustest.TypeResponse {
+		t.Fatalf("Publish from 127.0.0.2: frame type %#x, reply %+v", typ, reply)
+	}
+	eventually(t, 30*time.Second, func() string {
+		if got := sumSamples(scrape(t, c.Prometheus), "jeeves_commbus_events_total", map[string]string{"event_type": ev.EventType}); got != 1 {
+			return fmt.Sprintf("jeeves_commbus_events_total{event_type=%q} = %v, want 1", ev.EventType, got)
+		}
+		return ""
+	})
+}

@@ -36,6 +36,9 @@ type prometheusOptions struct {
 	// JeevesTLS, when set, makes the otelcol-jeeves job scrape over https (the collector runs the
 	// TLS overlay; configs/prometheus/prometheus-tls.yml).
 	JeevesTLS *scrapeTLS
+	// RemoteWriteOnly starts Prometheus with its remote-write receiver (/api/v1/write) and no
+	// scrape jobs: everything it holds arrived by remote write (Jeeves and Self are ignored).
+	RemoteWriteOnly bool
 }
 
 // scrapeTLS is a scrape job's tls_config: the CA of the collector's certificate and, under mutual
@@ -67,11 +70,11 @@ func startPrometheus(t *testing.T, jeevesTarget, selfTarget string) *prometheusS
 // has scraped the collector once.
 func startPrometheusWith(t *testing.T, o prometheusOptions) *prometheusServer {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("prometheus not installed (run scripts/install-test-deps.sh): %v", err)
-	}
 	dir := t.TempDir()
+	if o.RemoteWriteOnly {
+		// No rules either: recording rules would add series that did not arrive by remote write.
+		return startPrometheusProcess(t, dir, "global:\n  evaluation_interval: 1s\n", "--web.enable-remote-write-receiver")
+	}
 	rules := o.RuleFiles
 	if rules == nil {
 		rules = []string{filepath.Join(repoRoot, "configs", "prometheus", "rules", "*.yml")}
@@ -101,14 +104,7 @@ func startPrometheusWith(t *testing.T, o prometheusOptions) *prometheusServer {
 	if o.Router != "" {
 		fmt.Fprintf(&cfg, "  - job_name: otelcol-jeeves-router\n    static_configs: [{targets: [%q]}]\n", o.Router)
 	}
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := &prometheusServer{Addr: freePort(t)}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+p.Addr, "--log.level=warn")
-	startBackend(t, "prometheus", cmd, "http://"+p.Addr+"/-/ready", 30*time.Second)
+	p := startPrometheusProcess(t, dir, cfg.String())
 	// Prometheus applies discovered targets a few seconds after it is ready; traffic sent before the
 	// first scrape would show up as a series' first sample, which rate() cannot see.
 	eventually(t, 30*time.Second, func() string {
@@ -117,6 +113,25 @@ func startPrometheusWith(t *testing.T, o prometheusOptions) *prometheusServer {
 		}
 		return ""
 	})
+	return p
+}
+
+// startPrometheusProcess runs Prometheus on config in dir (with extra flags) until the test ends
+// and waits until it is ready.
+func startPrometheusProcess(t *testing.T, dir, config string, flags ...string) *prometheusServer {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatalf("prometheus not installed (run scripts/install-test-deps.sh): %v", err)
+	}
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &prometheusServer{Addr: freePort(t)}
+	args := append([]string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + p.Addr, "--log.level=warn"}, flags...)
+	startBackend(t, "prometheus", exec.Command(bin, args...), "http://"+p.Addr+"/-/ready", 30*time.Second)
 	return p
 }
 

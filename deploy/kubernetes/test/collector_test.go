@@ -358,7 +358,7 @@ func TestPodEnvironment(t *testing.T) {
 					t.Errorf("env %s is set but no config reads it", v)
 				}
 			}
-			for _, v := range []string{"JEEVES_MEMORY_LIMIT_PERCENTAGE", "GOMEMLIMIT"} {
+			for _, v := range []string{"JEEVES_MEMORY_LIMIT_MIB", "JEEVES_MEMORY_LIMIT_PERCENTAGE", "GOMEMLIMIT"} {
 				if _, set := env[v]; !set {
 					t.Errorf("%s is not set", v)
 				}
@@ -502,6 +502,11 @@ func TestMemoryLimitsAgree(t *testing.T) {
 			limiters := cfg.components("processors", "memory_limiter")
 			if len(limiters) != 1 || !cfg.used("processors", limiters[0]) {
 				t.Fatalf("want one memory_limiter in use, got %v", limiters)
+			}
+			// limit_mib, when not 0, overrides the percentages: the pod must set it to 0 so that
+			// the limits follow the container's.
+			if mib := cfg.str("processors", limiters[0], "limit_mib"); mib != "0" {
+				t.Errorf("%s.limit_mib = %q: want 0 (JEEVES_MEMORY_LIMIT_MIB), or the percentages of the container limit below are ignored", limiters[0], mib)
 			}
 			percent := func(key string) float64 {
 				v, err := strconv.ParseFloat(cfg.str("processors", limiters[0], key), 64)
