@@ -198,3 +198,43 @@ func TestHealthJaegerOutageIsNotInComponentStatus(t *testing.T) {
 		return ""
 	})
 }
+
+// The memory limiter refuses data: it reports its own recoverable error (memorylimiter v0.165.0
+// does), and liveness stays 200. Its three pipelines share one limiter, which keeps only the host
+// of the pipeline started last, so the error shows in one of them, not in all three. A limit of
+// 2 MiB makes it refuse from the first check.
+func TestHealthMemoryLimiterRefusing(t *testing.T) {
+	t.Parallel()
+	status := freePort(t)
+	c := startCollector(t, collectorOptions{
+		Env: map[string]string{"JEEVES_HEALTH_STATUS_ENDPOINT": status},
+		Overrides: []string{
+			"yaml:processors::memory_limiter::limit_percentage: 0",
+			"yaml:processors::memory_limiter::spike_limit_percentage: 0",
+			"yaml:processors::memory_limiter::limit_mib: 2",
+			"yaml:processors::memory_limiter::spike_limit_mib: 1",
+		},
+	})
+	var refusing []string
+	eventually(t, 10*time.Second, func() string {
+		_, st := healthGet(t, status, "/status?verbose")
+		refusing = nil
+		for _, p := range []string{"traces", "metrics", "logs"} {
+			if m := st.componentIn(p, "processor:memory_limiter"); m != nil && m.Status == "StatusRecoverableError" {
+				refusing = append(refusing, p+": "+m.Error)
+			}
+		}
+		if len(refusing) == 0 {
+			return "processor:memory_limiter is StatusRecoverableError in no pipeline"
+		}
+		return ""
+	})
+	t.Logf("memory_limiter refusing, shown in %q", refusing)
+	_, st := healthGet(t, status, "/status?verbose")
+	if p := st.Components["pipeline:traces/sampled"]; p == nil || p.Status != "StatusOK" {
+		t.Errorf("pipeline:traces/sampled (no memory_limiter) is %+v, want StatusOK", p)
+	}
+	if code := livenessCode(c); code != http.StatusOK {
+		t.Errorf("liveness answers %d while the memory limiter refuses, want 200", code)
+	}
+}
