@@ -80,12 +80,10 @@ func TestHealthKernelOutage(t *testing.T) {
 	t.Parallel()
 	kernel := commbustest.StartKernel(t, "127.0.0.1:0")
 	kernel.Kill()
-	status := freePort(t)
 	start := time.Now()
 	c := startCollector(t, collectorOptions{
 		Env: map[string]string{
 			"JEEVES_COMMBUS_ENDPOINT":         kernel.Addr(),
-			"JEEVES_HEALTH_STATUS_ENDPOINT":   status,
 			"JEEVES_HEALTH_RECOVERY_DURATION": "3s",
 			"JEEVES_METRICS_FLUSH_INTERVAL":   "1s",
 		},
@@ -94,7 +92,7 @@ func TestHealthKernelOutage(t *testing.T) {
 	})
 
 	eventually(t, 10*time.Second, func() string {
-		_, st := healthGet(t, status, "/status?verbose")
+		_, st := healthGet(t, c.HealthStatus, "/status?verbose")
 		if r := st.componentIn("traces", "receiver:commbus"); r == nil || r.Status != "StatusRecoverableError" {
 			return fmt.Sprintf("receiver:commbus in pipeline:traces is %+v, want StatusRecoverableError", r)
 		}
@@ -102,7 +100,7 @@ func TestHealthKernelOutage(t *testing.T) {
 	})
 	t.Logf("recoverable error on the v2 endpoint %s after the collector started", time.Since(start).Round(time.Millisecond))
 
-	code, st := healthGet(t, status, "/status?verbose")
+	code, st := healthGet(t, c.HealthStatus, "/status?verbose")
 	for _, p := range []string{"traces", "logs", "metrics/commbus"} {
 		r := st.componentIn(p, "receiver:commbus")
 		if r == nil || r.Status != "StatusRecoverableError" || !strings.Contains(r.Error, "connection refused") {
@@ -124,7 +122,7 @@ func TestHealthKernelOutage(t *testing.T) {
 
 	// Past recovery_duration (3 s): unhealthy, and the pipeline answers say which.
 	eventually(t, 10*time.Second, func() string {
-		if code, _ := healthGet(t, status, "/status"); code != http.StatusInternalServerError {
+		if code, _ := healthGet(t, c.HealthStatus, "/status"); code != http.StatusInternalServerError {
 			return fmt.Sprintf("/status answers %d, want 500", code)
 		}
 		return ""
@@ -136,7 +134,7 @@ func TestHealthKernelOutage(t *testing.T) {
 		"/status?pipeline=traces/sampled":  http.StatusOK,
 		"/status?pipeline=nonexistent":     http.StatusNotFound,
 	} {
-		if code, _ := healthGet(t, status, path); code != want {
+		if code, _ := healthGet(t, c.HealthStatus, path); code != want {
 			t.Errorf("%s answers %d, want %d", path, code, want)
 		}
 	}
@@ -150,7 +148,7 @@ func TestHealthKernelOutage(t *testing.T) {
 	}
 	back := time.Now()
 	eventually(t, 10*time.Second, func() string {
-		code, st := healthGet(t, status, "/status?verbose")
+		code, st := healthGet(t, c.HealthStatus, "/status?verbose")
 		if r := st.componentIn("traces", "receiver:commbus"); code != http.StatusOK || r == nil || r.Status != "StatusOK" {
 			return fmt.Sprintf("/status %d, receiver:commbus %+v, want 200 and StatusOK", code, r)
 		}
@@ -175,12 +173,11 @@ func TestHealthKernelOutage(t *testing.T) {
 func TestHealthJaegerOutageIsNotInComponentStatus(t *testing.T) {
 	t.Parallel()
 	jaegerAddr := freePort(t)
-	status := freePort(t)
 	c := startCollector(t, collectorOptions{Env: map[string]string{
-		"JAEGER_OTLP_ENDPOINT":          jaegerAddr,
-		"JEEVES_HEALTH_STATUS_ENDPOINT": status,
-		"JEEVES_SAMPLING_MODE":          "head",
-		"JEEVES_SAMPLING_PERCENTAGE":    "100",
+		"JAEGER_OTLP_ENDPOINT": jaegerAddr,
+
+		"JEEVES_SAMPLING_MODE":       "head",
+		"JEEVES_SAMPLING_PERCENTAGE": "100",
 	}})
 	sendTraffic(t, c.OTLPGRPC, trafficConfig(7, 50))
 	eventually(t, 20*time.Second, func() string {
@@ -189,7 +186,7 @@ func TestHealthJaegerOutageIsNotInComponentStatus(t *testing.T) {
 		}
 		return ""
 	})
-	code, st := healthGet(t, status, "/status?pipeline=traces/sampled&verbose")
+	code, st := healthGet(t, c.HealthStatus, "/status?pipeline=traces/sampled&verbose")
 	if st == nil {
 		t.Fatalf("/status?pipeline=traces/sampled answered %d without a status", code)
 	}
@@ -216,9 +213,7 @@ func TestHealthJaegerOutageIsNotInComponentStatus(t *testing.T) {
 // 2 MiB makes it refuse from the first check.
 func TestHealthMemoryLimiterRefusing(t *testing.T) {
 	t.Parallel()
-	status := freePort(t)
 	c := startCollector(t, collectorOptions{
-		Env: map[string]string{"JEEVES_HEALTH_STATUS_ENDPOINT": status},
 		Overrides: []string{
 			"yaml:processors::memory_limiter::limit_percentage: 0",
 			"yaml:processors::memory_limiter::spike_limit_percentage: 0",
@@ -228,7 +223,7 @@ func TestHealthMemoryLimiterRefusing(t *testing.T) {
 	})
 	var refusing []string
 	eventually(t, 10*time.Second, func() string {
-		_, st := healthGet(t, status, "/status?verbose")
+		_, st := healthGet(t, c.HealthStatus, "/status?verbose")
 		refusing = nil
 		for _, p := range []string{"traces", "metrics", "logs"} {
 			if m := st.componentIn(p, "processor:memory_limiter"); m != nil && m.Status == "StatusRecoverableError" {
@@ -241,7 +236,7 @@ func TestHealthMemoryLimiterRefusing(t *testing.T) {
 		return ""
 	})
 	t.Logf("memory_limiter refusing, shown in %q", refusing)
-	_, st := healthGet(t, status, "/status?verbose")
+	_, st := healthGet(t, c.HealthStatus, "/status?verbose")
 	if p := st.Components["pipeline:traces/sampled"]; p == nil || p.Status != "StatusOK" {
 		t.Errorf("pipeline:traces/sampled (no memory_limiter) is %+v, want StatusOK", p)
 	}
@@ -285,20 +280,19 @@ func TestHealthCommBusPermanentError(t *testing.T) {
 	_, kernelTLS := selfSignedCert(t, dir, "kernel")
 	otherCA, _ := selfSignedCert(t, dir, "other")
 	kernel := commbustest.StartKernelTLS(t, "127.0.0.1:0", kernelTLS)
-	status := freePort(t)
 	c := startCollector(t, collectorOptions{
-		Env:       map[string]string{"JEEVES_COMMBUS_ENDPOINT": kernel.Addr(), "JEEVES_HEALTH_STATUS_ENDPOINT": status},
+		Env:       map[string]string{"JEEVES_COMMBUS_ENDPOINT": kernel.Addr()},
 		Overrides: []string{"yaml:receivers::commbus::subscribe::tls::ca_file: " + otherCA},
 	})
 	eventually(t, 10*time.Second, func() string {
-		code, st := healthGet(t, status, "/status?verbose")
+		code, st := healthGet(t, c.HealthStatus, "/status?verbose")
 		r := st.componentIn("traces", "receiver:commbus")
 		if code != http.StatusInternalServerError || r == nil || r.Status != "StatusPermanentError" {
 			return fmt.Sprintf("/status %d, receiver:commbus %+v, want 500 and StatusPermanentError", code, r)
 		}
 		return ""
 	})
-	_, st := healthGet(t, status, "/status?verbose")
+	_, st := healthGet(t, c.HealthStatus, "/status?verbose")
 	t.Logf("permanent error: %q", st.componentIn("traces", "receiver:commbus").Error)
 	if code := livenessCode(c); code != http.StatusOK {
 		t.Errorf("liveness answers %d with a permanent CommBus error, want 200", code)
