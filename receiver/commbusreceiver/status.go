@@ -68,16 +68,6 @@ func (s *statusReporter) report(st componentstatus.Status, err error) bool {
 	return true
 }
 
-// status is the current status (StatusNone before the first report).
-func (s *statusReporter) status() componentstatus.Status {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.current == nil {
-		return componentstatus.StatusNone
-	}
-	return s.current.Status()
-}
-
 // close stops reporting: the collector reports Stopping and Stopped itself,
 // and a subscription torn down by shutdown is no error.
 func (s *statusReporter) close() {
