@@ -229,7 +229,7 @@ run_one() { # round row
   sink_addr=$(cat "$dir/sink.addr")
 
   local ports
-  mapfile -t ports < <("$sink_bin" -free-ports 8)
+  mapfile -t ports < <("$sink_bin" -free-ports 9)
   local otlp=${ports[0]}
   local -a envs
   if [[ $mode == router* ]]; then
@@ -260,6 +260,7 @@ run_one() { # round row
       "JEEVES_TELEMETRY_HOST=127.0.0.1"
       "JEEVES_TELEMETRY_PORT=${ports[3]}"
       "JEEVES_HEALTH_ENDPOINT=127.0.0.1:${ports[4]}"
+      "JEEVES_HEALTH_STATUS_ENDPOINT=127.0.0.1:${ports[8]}"
       "JEEVES_PPROF_ENDPOINT=127.0.0.1:${ports[5]}"
       "JEEVES_ZPAGES_ENDPOINT=127.0.0.1:${ports[6]}"
       "JEEVES_COMMBUS_ENDPOINT=127.0.0.1:${ports[7]}"

@@ -98,7 +98,10 @@ type sharedReceiver struct {
 	remove    func()
 }
 
+// Start starts the receiver with the first pipeline's host; every host,
+// first or not, is told the receiver's component status.
 func (s *sharedReceiver) Start(ctx context.Context, host component.Host) error {
+	s.rcv.status.addHost(host)
 	s.startOnce.Do(func() { s.startErr = s.rcv.Start(ctx, host) })
 	return s.startErr
 }

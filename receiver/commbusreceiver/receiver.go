@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
@@ -104,6 +105,19 @@ type commbusReceiver struct {
 	sub    *subscriber
 	// started is set once Start ran; Shutdown without Start only releases.
 	started bool
+
+	status statusReporter
+}
+
+// startStatusWait bounds how long Start waits for the first subscription
+// attempt, so that the status the collector sees when Start returns is the
+// attempt's (the collector turns a component still Starting into OK as soon
+// as Start returns).
+const startStatusWait = 2 * time.Second
+
+// setStatus reports a change of component status to every pipeline.
+func (r *commbusReceiver) setStatus(st componentstatus.Status, err error) {
+	r.status.report(st, err)
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) (*commbusReceiver, error) {
@@ -160,6 +174,7 @@ func (r *commbusReceiver) translatorConfig() translate.Config {
 }
 
 func (r *commbusReceiver) Start(ctx context.Context, _ component.Host) error {
+	r.setStatus(componentstatus.StatusStarting, nil)
 	r.tr = translate.New(r.translatorConfig())
 	if err := r.tel.RegisterReceiverCommbusProcessesOpenCallback(func(_ context.Context, o metric.Int64Observer) error {
 		r.mu.Lock()
@@ -174,6 +189,15 @@ func (r *commbusReceiver) Start(ctx context.Context, _ component.Host) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.started = true
+
+	// The connection gauges exist, at 0, from the start: an alert on
+	// `== 0` must fire for a collector that never reached the kernel.
+	if r.cfg.Subscribe.HasValue() {
+		r.tel.ReceiverCommbusConnectionsActive.Add(ctx, 0, r.attrs.forMode(modeSubscribe))
+	}
+	if r.cfg.Listen.HasValue() {
+		r.tel.ReceiverCommbusConnectionsActive.Add(ctx, 0, r.attrs.forMode(modeListen))
+	}
 
 	if lis := r.cfg.Listen.Get(); lis != nil {
 		srv, err := newServer(ctx, *lis, r)
@@ -206,6 +230,16 @@ func (r *commbusReceiver) Start(ctx context.Context, _ component.Host) error {
 			r.flushLoop(runCtx)
 		}()
 	}
+	if r.sub != nil {
+		// The subscription decides the status (listen mode is OK once bound).
+		select {
+		case <-r.sub.first:
+		case <-time.After(startStatusWait):
+		case <-ctx.Done():
+		}
+	} else {
+		r.setStatus(componentstatus.StatusOK, nil)
+	}
 	fields := []zap.Field{}
 	if sub := r.cfg.Subscribe.Get(); sub != nil {
 		fields = append(fields, zap.String("subscribe", sub.Endpoint), zap.Strings("event_types", sub.EventTypes))
@@ -223,6 +257,9 @@ func (r *commbusReceiver) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	r.started = false
+	// What shutdown does to the subscription is no error; the collector
+	// reports Stopping and Stopped itself.
+	r.status.close()
 	r.cancel()
 	if r.srv != nil {
 		r.srv.close()

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
 	"github.com/jeeves/otelcol-jeeves/receiver/commbusreceiver/internal/wire"
@@ -44,6 +45,10 @@ type subscriber struct {
 	conn   net.Conn
 	closed bool
 
+	// first is closed once the first attempt's outcome is known.
+	first     chan struct{}
+	firstOnce sync.Once
+
 	// now is replaceable in tests.
 	now func() time.Time
 }
@@ -53,7 +58,7 @@ func newSubscriber(ctx context.Context, cfg SubscribeConfig, r *commbusReceiver)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe.tls: %w", err)
 	}
-	return &subscriber{cfg: cfg, r: r, logger: r.set.Logger, tlsCfg: tlsCfg, now: time.Now}, nil
+	return &subscriber{cfg: cfg, r: r, logger: r.set.Logger, tlsCfg: tlsCfg, now: time.Now, first: make(chan struct{})}, nil
 }
 
 // backoffDelay is the delay before attempt n (0-based) of a reconnect
@@ -94,12 +99,18 @@ func (s *subscriber) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			if s.stopOnPermanent(err) {
+				return
+			}
 			s.failed(&o, "Cannot reach the Jeeves kernel; retrying with backoff", err)
 		} else {
 			s.subscribed(ctx, &o, subscribedBefore)
 			subscribedBefore = true
 			healthy, lived, err := s.hold(ctx, conn)
 			if ctx.Err() != nil {
+				return
+			}
+			if s.stopOnPermanent(err) {
 				return
 			}
 			if !s.needsBackoff(&o, healthy, lived, err) {
@@ -112,9 +123,28 @@ func (s *subscriber) run(ctx context.Context) {
 	}
 }
 
-// failed counts a failed attempt and warns, rate-limited: the first failure
-// of an outage, then at most once per backoff cap, never per attempt.
+// stopOnPermanent ends the subscription for good when err is one no retry
+// can fix (isPermanent): the component reports a permanent error and the
+// collector goes on without CommBus events until its configuration is fixed
+// and it is restarted.
+func (s *subscriber) stopOnPermanent(err error) bool {
+	if err == nil || !isPermanent(err) {
+		return false
+	}
+	s.logger.Error("The Jeeves kernel cannot accept this CommBus subscription; not retrying until the configuration is fixed and the collector restarted",
+		zap.String("endpoint", s.cfg.Endpoint), zap.Strings("event_types", s.cfg.EventTypes), zap.Error(err))
+	s.r.setStatus(componentstatus.StatusPermanentError, err)
+	s.attempted()
+	return true
+}
+
+// failed counts a failed attempt, reports the component's recoverable error
+// (once per outage: statusReporter reports changes only) and warns,
+// rate-limited: the first failure of an outage, then at most once per backoff
+// cap, never per attempt.
 func (s *subscriber) failed(o *outage, msg string, err error) {
+	s.r.setStatus(componentstatus.StatusRecoverableError, err)
+	s.attempted()
 	o.failures++
 	if o.failures != 1 && s.now().Sub(o.lastWarn) < s.cfg.Backoff.MaxInterval {
 		return
@@ -161,7 +191,7 @@ func (s *subscriber) needsBackoff(o *outage, healthy bool, lived time.Duration, 
 	case errors.As(err, &refused):
 		s.failed(o, "Jeeves kernel refused the CommBus subscription; retrying with backoff", err)
 		return true
-	case healthy || lived >= max(s.cfg.Backoff.InitialInterval, time.Second):
+	case healthy || lived >= s.healthyAfter():
 		// The subscription delivered events or lived a while: the kernel
 		// dropped an idle connection or is restarting. Resubscribe at once
 		// (events published meanwhile are lost) and start the backoff
@@ -175,6 +205,18 @@ func (s *subscriber) needsBackoff(o *outage, healthy bool, lived time.Duration, 
 		s.failed(o, "Jeeves kernel closed the CommBus subscription at once; retrying with backoff", err)
 		return true
 	}
+}
+
+// healthyAfter is how long a subscription must stay open, without any frame,
+// to count as healthy.
+func (s *subscriber) healthyAfter() time.Duration {
+	return max(s.cfg.Backoff.InitialInterval, time.Second)
+}
+
+// attempted marks the outcome of the first attempt known (the Subscribe
+// request written, or a failure): Start waits for it.
+func (s *subscriber) attempted() {
+	s.firstOnce.Do(func() { close(s.first) })
 }
 
 func (s *subscriber) wait(ctx context.Context, d time.Duration) bool {
@@ -246,6 +288,13 @@ func (s *subscriber) session(ctx context.Context, conn net.Conn) (healthy bool, 
 	if err := s.sendSubscribe(conn, id); err != nil {
 		return false, err
 	}
+	s.attempted()
+	// The protocol has no answer to Subscribe: the subscription is OK once the
+	// kernel sends a subscription frame or keeps it open as long as
+	// needsBackoff asks of a healthy one, so a kernel that closes every
+	// subscription at once does not flip the status at each attempt.
+	okTimer := time.AfterFunc(s.healthyAfter(), func() { s.r.setStatus(componentstatus.StatusOK, nil) })
+	defer okTimer.Stop()
 	br := bufio.NewReaderSize(conn, readBufferSize)
 	fr := wire.NewReader(br, 0)
 	st := &stream{r: s.r, id: id, dec: wire.NewDecoder(), events: make([]wire.Event, 0, maxBatch)}
@@ -256,7 +305,10 @@ func (s *subscriber) session(ctx context.Context, conn net.Conn) (healthy bool, 
 			return healthy, s.readError(ctx, err)
 		}
 		subscriptionFrame, end := st.handle(ctx, f)
-		healthy = healthy || subscriptionFrame
+		if subscriptionFrame && !healthy {
+			healthy = true
+			s.r.setStatus(componentstatus.StatusOK, nil)
+		}
 		if end != nil {
 			return healthy, end
 		}

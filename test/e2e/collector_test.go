@@ -35,6 +35,9 @@ type collector struct {
 	Prometheus string // host:port of the prometheus exporter (Jeeves metrics)
 	Telemetry  string // host:port of the collector's own metrics
 	Health     string // host:port of health_check
+	// HealthStatus is host:port of healthcheckv2 (/status): every collector gets its own, or
+	// parallel collectors would all take its default 127.0.0.1:13134.
+	HealthStatus string
 }
 
 // collectorOptions say how to start a collector.
@@ -96,23 +99,25 @@ func launchCollector(t *testing.T, opts collectorOptions) *collector {
 		opts.Config = filepath.Join(repoRoot, "configs", "otelcol-jeeves.yaml")
 	}
 	c := &collector{
-		t:          t,
-		OTLPGRPC:   freePort(t),
-		OTLPHTTP:   freePort(t),
-		Prometheus: freePort(t),
-		Telemetry:  freePort(t),
-		Health:     freePort(t),
+		t:            t,
+		OTLPGRPC:     freePort(t),
+		OTLPHTTP:     freePort(t),
+		Prometheus:   freePort(t),
+		Telemetry:    freePort(t),
+		Health:       freePort(t),
+		HealthStatus: freePort(t),
 	}
 	_, telemetryPort, _ := net.SplitHostPort(c.Telemetry)
 	env := map[string]string{
-		"JEEVES_OTLP_GRPC_ENDPOINT":  c.OTLPGRPC,
-		"JEEVES_OTLP_HTTP_ENDPOINT":  c.OTLPHTTP,
-		"JEEVES_PROMETHEUS_ENDPOINT": c.Prometheus,
-		"JEEVES_TELEMETRY_HOST":      "127.0.0.1",
-		"JEEVES_TELEMETRY_PORT":      telemetryPort,
-		"JEEVES_HEALTH_ENDPOINT":     c.Health,
-		"JEEVES_PPROF_ENDPOINT":      freePort(t),
-		"JEEVES_ZPAGES_ENDPOINT":     freePort(t),
+		"JEEVES_OTLP_GRPC_ENDPOINT":     c.OTLPGRPC,
+		"JEEVES_OTLP_HTTP_ENDPOINT":     c.OTLPHTTP,
+		"JEEVES_PROMETHEUS_ENDPOINT":    c.Prometheus,
+		"JEEVES_TELEMETRY_HOST":         "127.0.0.1",
+		"JEEVES_TELEMETRY_PORT":         telemetryPort,
+		"JEEVES_HEALTH_ENDPOINT":        c.Health,
+		"JEEVES_HEALTH_STATUS_ENDPOINT": c.HealthStatus,
+		"JEEVES_PPROF_ENDPOINT":         freePort(t),
+		"JEEVES_ZPAGES_ENDPOINT":        freePort(t),
 		// Nothing listens here unless the test starts a sink and overrides it.
 		"JAEGER_OTLP_ENDPOINT": freePort(t),
 		// Each collector gets its own empty export queue: a queue left by another test would be

@@ -395,7 +395,7 @@ func splitEndpoint(t *testing.T, endpoint string) listener {
 }
 
 // listeners returns what an expanded config listens on, by the container port name that must
-// expose it: health (health_check), otlp-grpc and otlp-http (otlp receiver), metrics (prometheus
+// expose it: health (health_check), health-status (healthcheckv2's HTTP service), otlp-grpc and otlp-http (otlp receiver), metrics (prometheus
 // exporter), telemetry (the collector's own metrics), pprof, zpages.
 func listeners(t *testing.T, c config) map[string]listener {
 	t.Helper()
@@ -416,6 +416,7 @@ func listeners(t *testing.T, c config) map[string]listener {
 		}
 	}
 	add("health", "extensions", "health_check", "endpoint")
+	add("health-status", "extensions", "healthcheckv2", "http", "endpoint")
 	add("pprof", "extensions", "pprof", "endpoint")
 	add("zpages", "extensions", "zpages", "endpoint")
 	for _, proto := range []string{"grpc", "http"} {
@@ -443,7 +444,7 @@ func TestPortsMatchConfigs(t *testing.T) {
 	m := render(t)
 	scraped := map[string]string{jeevesName: "metrics", routerName: "telemetry"}
 	wantOpen := map[string][]string{
-		jeevesName: {"health", "metrics", "otlp-grpc", "otlp-http", "telemetry"},
+		jeevesName: {"health", "health-status", "metrics", "otlp-grpc", "otlp-http", "telemetry"},
 		routerName: {"health", "otlp-grpc", "otlp-http", "telemetry"},
 	}
 	for name, w := range m.workloads(t) {

@@ -196,23 +196,34 @@ func TestQueueVolume(t *testing.T) {
 	}
 }
 
-// TestProbes: startup, liveness and readiness all ask health_check (the container port named
-// health) on its path.
+// TestProbes: startup and liveness ask health_check (port health, path /), which ignores
+// component status, so a backend outage never restarts a pod. Readiness asks healthcheckv2
+// (port health-status, /status) where the config runs it, health_check otherwise (the router).
 func TestProbes(t *testing.T) {
-	for name, w := range render(t).workloads(t) {
+	m := render(t)
+	for name, w := range m.workloads(t) {
 		c := collector(t, w)
-		health := namedPort(t, c, "health")
+		cfg := mergedConfig(t, podConfigs(t, m, w)).expand(podEnv(t, c))
+		readyPort, readyPath := "health", "/"
+		if _, v2 := listeners(t, cfg)["health-status"]; v2 {
+			readyPort, readyPath = "health-status", "/status"
+		}
 		for kind, p := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
 			if p == nil || p.HTTPGet == nil {
 				t.Errorf("%s: no HTTP %s probe", name, kind)
 				continue
 			}
-			port, ok := containerPort(c, p.HTTPGet.Port)
-			if !ok || port != health {
-				t.Errorf("%s: %s probe on port %s, want the health port %d", name, kind, p.HTTPGet.Port.String(), health)
+			wantPort, wantPath := "health", "/"
+			if kind == "readiness" {
+				wantPort, wantPath = readyPort, readyPath
 			}
-			if p.HTTPGet.Path != "/" {
-				t.Errorf("%s: %s probe path %q, want / (health_check's default)", name, kind, p.HTTPGet.Path)
+			want := namedPort(t, c, wantPort)
+			port, ok := containerPort(c, p.HTTPGet.Port)
+			if !ok || port != want {
+				t.Errorf("%s: %s probe on port %s, want the %s port %d", name, kind, p.HTTPGet.Port.String(), wantPort, want)
+			}
+			if p.HTTPGet.Path != wantPath {
+				t.Errorf("%s: %s probe path %q, want %s", name, kind, p.HTTPGet.Path, wantPath)
 			}
 		}
 	}

@@ -97,7 +97,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ReceiverCommbusConnectionsActive, err = builder.meter.Int64UpDownCounter(
 		"otelcol_receiver_commbus_connections_active",
-		metric.WithDescription("Connections currently open, per mode (listen - publisher connections held by the server; subscribe - 1 while subscribed to the kernel). [Alpha]"),
+		metric.WithDescription("Connections currently open, per mode (listen - publisher connections held by the server; subscribe - 1 while subscribed to the kernel). Each configured mode reports 0 from the start, so the series exists before the first connection. [Alpha]"),
 		metric.WithUnit("{connection}"),
 	)
 	errs = errors.Join(errs, err)

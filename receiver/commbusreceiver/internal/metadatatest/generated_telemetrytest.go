@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 func AssertEqualReceiverCommbusConnectionsActive(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_receiver_commbus_connections_active",
-		Description: "Connections currently open, per mode (listen - publisher connections held by the server; subscribe - 1 while subscribed to the kernel). [Alpha]",
+		Description: "Connections currently open, per mode (listen - publisher connections held by the server; subscribe - 1 while subscribed to the kernel). Each configured mode reports 0 from the start, so the series exists before the first connection. [Alpha]",
 		Unit:        "{connection}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
