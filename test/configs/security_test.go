@@ -16,19 +16,27 @@ import (
 // The security overlays and the compose TLS variant (docs/security.md) against the files they
 // depend on: the default config, the Dockerfile, compose.yaml and the Prometheus config.
 
-// A later --config replaces lists, so the auth overlay restates service.extensions: it must be the
-// default config's list plus bearertokenauth, or merging it would drop an extension.
-func TestAuthOverlayKeepsDefaultExtensions(t *testing.T) {
-	var base, auth struct {
+// A later --config replaces lists, so an overlay that adds extensions restates
+// service.extensions: it must be the default config's list plus its own, or merging it would drop
+// an extension (the health endpoints, the queue's storage).
+func TestOverlaysKeepDefaultExtensions(t *testing.T) {
+	type extensions struct {
 		Service struct {
 			Extensions []string `yaml:"extensions"`
 		} `yaml:"service"`
 	}
+	var base extensions
 	readYAML(t, "otelcol-jeeves.yaml", &base)
-	readYAML(t, "otelcol-jeeves-auth.yaml", &auth)
-	want := append(slices.Clone(base.Service.Extensions), "bearertokenauth")
-	if !slices.Equal(auth.Service.Extensions, want) {
-		t.Errorf("otelcol-jeeves-auth.yaml: service.extensions = %v, want the default's plus bearertokenauth: %v", auth.Service.Extensions, want)
+	for overlay, added := range map[string][]string{
+		"otelcol-jeeves-auth.yaml":  {"bearertokenauth"},
+		"otelcol-jeeves-cloud.yaml": {"bearertokenauth/cloud_metrics", "bearertokenauth/cloud_traces"},
+	} {
+		var got extensions
+		readYAML(t, overlay, &got)
+		want := append(slices.Clone(base.Service.Extensions), added...)
+		if !slices.Equal(got.Service.Extensions, want) {
+			t.Errorf("%s: service.extensions = %v, want the default's plus %v: %v", overlay, got.Service.Extensions, added, want)
+		}
 	}
 }
 
