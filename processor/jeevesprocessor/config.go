@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
 )
@@ -50,6 +51,24 @@ type MetricsConfig struct {
 	// Rules are evaluated before the default Jeeves rules; a rule named like a
 	// default rule replaces it, and `disabled: true` removes it. Empty by default.
 	Rules []rules.Rule `mapstructure:"rules"`
+	// LLMCost configures what LLM calls cost and whom the cost is attributed to.
+	LLMCost LLMCostConfig `mapstructure:"llm_cost"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// LLMCostConfig configures the LLM cost families (issue 14).
+type LLMCostConfig struct {
+	// Prices are USD per 1M tokens per provider and model; a model matches an
+	// exact entry first, then the longest `prefix*` entry of its provider.
+	// Calls whose span carries jeeves.llm.cost_usd use that instead. Empty by
+	// default: only such spans are priced, the others are counted unpriced.
+	Prices []pricing.Price `mapstructure:"prices"`
+	// Attribution emits the per-pipeline and per-agent token and cost families
+	// in tail mode, computed from each whole trace when it is decided.
+	// Default true; head mode has no whole traces and ignores it.
+	Attribution bool `mapstructure:"attribution"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -97,6 +116,7 @@ func createDefaultConfig() component.Config {
 			SeriesExpiration: 10 * time.Minute,
 			SPM:              SPMConfig{Enabled: true},
 			Exemplars:        ExemplarsConfig{Enabled: true, MaxPerDataPoint: 5},
+			LLMCost:          LLMCostConfig{Attribution: true},
 		},
 		Sampling: sampler.DefaultConfig(),
 	}
@@ -124,6 +144,9 @@ func (cfg *Config) Validate() error {
 	if _, err := m.compileRules(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := m.LLMCost.compilePrices(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := cfg.Sampling.Check(); err != nil {
 		errs = append(errs, err)
 	}
@@ -138,4 +161,9 @@ func (m *MetricsConfig) compileRules() (*rules.Classifier, error) {
 		dims[name] = f.Dimensions
 	}
 	return rules.Compile(rules.MergeRules(rules.DefaultRules(), m.Rules), dims)
+}
+
+// compilePrices validates and compiles the price table.
+func (c *LLMCostConfig) compilePrices() (*pricing.Table, error) {
+	return pricing.Compile("metrics.llm_cost.prices", c.Prices)
 }
