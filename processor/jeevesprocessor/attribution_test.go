@@ -1,0 +1,262 @@
+// Copyright The otelcol-jeeves Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package jeevesprocessor
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
+)
+
+// aspan is one span of a hand-built attribution case.
+type aspan struct {
+	trace, id, parent byte // parent 0: root
+	name              string
+	attrs             map[string]any
+}
+
+func buildAttributionBatch(spans []aspan) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "orchestrator")
+	ss := rs.ScopeSpans().AppendEmpty().Spans()
+	start := pcommon.NewTimestampFromTime(testBase.Add(time.Second))
+	for _, s := range spans {
+		sp := ss.AppendEmpty()
+		sp.SetTraceID(pcommon.TraceID{0xa0, s.trace, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})
+		sp.SetSpanID(pcommon.SpanID{s.trace, s.id, 1, 1, 1, 1, 1, 1})
+		if s.parent != 0 {
+			sp.SetParentSpanID(pcommon.SpanID{s.trace, s.parent, 1, 1, 1, 1, 1, 1})
+		}
+		sp.SetName(s.name)
+		sp.SetStartTimestamp(start)
+		sp.SetEndTimestamp(start + 1e8)
+		sp.Status().SetCode(ptrace.StatusCodeOk)
+		if err := sp.Attributes().FromRaw(s.attrs); err != nil {
+			panic(err)
+		}
+	}
+	return td
+}
+
+func pipe(trace, id, parent byte, name string) aspan {
+	return aspan{trace, id, parent, "pipeline.execute", map[string]any{"jeeves.pipeline.name": name}}
+}
+
+func agentSpan(trace, id, parent byte, name string) aspan {
+	return aspan{trace, id, parent, "agent.process", map[string]any{"jeeves.agent.name": name}}
+}
+
+// jeevesLLM is a Jeeves llm.provider.call; cost < 0 leaves jeeves.llm.cost_usd out.
+func jeevesLLM(trace, id, parent byte, provider, model string, in, out int64, cost float64) aspan {
+	a := map[string]any{"jeeves.llm.provider": provider, "jeeves.llm.model": model,
+		"jeeves.llm.tokens.prompt": in, "jeeves.llm.tokens.completion": out}
+	if cost >= 0 {
+		a["jeeves.llm.cost_usd"] = cost
+	}
+	return aspan{trace, id, parent, "llm.provider.call", a}
+}
+
+func genAI(trace, id, parent byte, op string, attrs map[string]any) aspan {
+	attrs["gen_ai.operation.name"] = op
+	return aspan{trace, id, parent, op + " x", attrs}
+}
+
+// The traces of TestAttributionGolden, in three batches: out of order, a
+// root that never arrives, a chain broken below an arrived root, and a span
+// that arrives after its trace was decided.
+var (
+	attributionBatch1 = []aspan{
+		// A: Jeeves v1, cost attribute present, absent (priced by prefix), and absent without a price.
+		pipe(1, 1, 0, "ingest"), agentSpan(1, 2, 1, "planner"),
+		jeevesLLM(1, 3, 2, "openai", "gpt-4o", 100, 20, 0.0123),
+		jeevesLLM(1, 4, 2, "anthropic", "claude-sonnet-4", 1000, 200, -1),
+		jeevesLLM(1, 5, 2, "mock", "default", 5, 5, -1),
+		// B: GenAI inference spans under invoke_agent, which carries their totals.
+		pipe(2, 1, 0, "chat"),
+		genAI(2, 2, 1, "invoke_agent", map[string]any{"gen_ai.agent.name": "helper", "gen_ai.provider.name": "openai",
+			"gen_ai.usage.input_tokens": int64(3000), "gen_ai.usage.output_tokens": int64(300)}),
+		genAI(2, 3, 2, "chat", map[string]any{"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini-2024",
+			"gen_ai.usage.input_tokens": int64(1000), "gen_ai.usage.output_tokens": int64(100), "gen_ai.usage.cache_read.input_tokens": int64(500)}),
+		genAI(2, 4, 2, "chat", map[string]any{"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini-2024",
+			"gen_ai.usage.prompt_tokens": int64(2000), "gen_ai.usage.completion_tokens": int64(200)}),
+		// C: nested pipelines and agents.
+		pipe(3, 1, 0, "outer"), agentSpan(3, 2, 1, "router"), pipe(3, 3, 2, "inner"), agentSpan(3, 4, 3, "worker"),
+		jeevesLLM(3, 5, 4, "openai", "gpt-4o", 7, 3, 0.5),
+		jeevesLLM(3, 6, 2, "openai", "gpt-4o", 11, 4, 0.25),
+		// D: the root never arrives.
+		agentSpan(4, 2, 1, "orphan-agent"), jeevesLLM(4, 3, 2, "openai", "gpt-4o", 1, 2, 0.07),
+		// E: the LLM span first; its agent and root come in the next batch.
+		jeevesLLM(5, 3, 2, "openai", "gpt-4o", 10, 10, 0.01),
+		// F: the root arrived, the LLM span's parent did not.
+		pipe(6, 1, 0, "rooted"), jeevesLLM(6, 3, 2, "openai", "gpt-4o", 3, 3, 0.02),
+		// G: the root alone; its LLM child comes after the trace is decided.
+		pipe(7, 1, 0, "g"),
+	}
+	attributionBatch2 = []aspan{agentSpan(5, 2, 1, "a2"), pipe(5, 1, 0, "late-root")}
+	attributionBatch3 = []aspan{jeevesLLM(7, 2, 1, "openai", "gpt-4o", 4, 6, 0.03)}
+)
+
+func attributionPrices() []pricing.Price {
+	f := func(v float64) *float64 { return &v }
+	return []pricing.Price{
+		{Provider: "anthropic", Model: "claude-sonnet*", Input: f(3), Output: f(15)},
+		{Provider: "openai", Model: "gpt-4o-mini*", Input: f(0.15), Output: f(0.6), CachedInput: f(0.075)},
+	}
+}
+
+// familyValues reads one sum family as label set → value.
+func familyValues(md pmetric.Metrics, name string) map[string]float64 {
+	out := map[string]float64{}
+	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := range ms.Len() {
+		if ms.At(i).Name() != name {
+			continue
+		}
+		dps := ms.At(i).Sum().DataPoints()
+		for j := range dps.Len() {
+			dp := dps.At(j)
+			v := dp.DoubleValue()
+			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+				v = float64(dp.IntValue())
+			}
+			out[fmt.Sprint(dp.Attributes().AsRaw())] = v
+		}
+	}
+	return out
+}
+
+func assertFamily(t *testing.T, md pmetric.Metrics, name string, want map[string]float64) {
+	t.Helper()
+	got := familyValues(md, name)
+	require.Len(t, got, len(want), "%s: %v", name, got)
+	for k, w := range want {
+		g, ok := got[k]
+		require.True(t, ok, "%s: no series %s in %v", name, k, got)
+		assert.LessOrEqual(t, math.Abs(g-w), 1e-9*math.Abs(w), "%s%s = %v, want %v", name, k, g, w)
+	}
+}
+
+// TestAttributionGolden: every cost and attribution family equals the
+// hand-computed sums (1e-9 relative), whatever the sampling percentage.
+func TestAttributionGolden(t *testing.T) {
+	for _, pct := range []float64{100, 1} {
+		t.Run(fmt.Sprint("percentage=", pct), func(t *testing.T) {
+			h := newSamplingHarness(t, func(cfg *Config) {
+				cfg.Sampling.Percentage = pct
+				cfg.Sampling.KeepErrors = false
+				cfg.Sampling.LatencyThreshold = 0
+				cfg.Metrics.LLMCost.Prices = attributionPrices()
+			}, nil)
+			ctx := context.Background()
+			at := func(d time.Duration) time.Time { return testBase.Add(d) }
+			h.clock.Set(at(1 * time.Second))
+			h.consume(t, buildAttributionBatch(attributionBatch1))
+			h.clock.Set(at(1500 * time.Millisecond))
+			h.consume(t, buildAttributionBatch(attributionBatch2))
+			h.traces.s.forward(ctx, h.traces.s.sampler.Tick(at(3*time.Second))) // all but D (no root) decided
+			h.clock.Set(at(4 * time.Second))
+			h.consume(t, buildAttributionBatch(attributionBatch3))
+			h.traces.s.forward(ctx, h.traces.s.sampler.Tick(at(20*time.Second))) // D, by decision_wait
+			h.clock.Set(at(21 * time.Second))
+			h.metrics.m.flush(ctx)
+			md := h.last(t)
+
+			const (
+				costA  = 0.0123 + (1000*3+200*15)/1e6 // cost attribute + claude-sonnet* price
+				costB1 = (500*0.15 + 500*0.075 + 100*0.6) / 1e6
+				costB2 = (2000*0.15 + 200*0.6) / 1e6
+			)
+			assertFamily(t, md, "jeeves.llm.cost_usd", map[string]float64{
+				"map[model:gpt-4o provider:openai]":             0.0123 + 0.5 + 0.25 + 0.07 + 0.01 + 0.02 + 0.03,
+				"map[model:claude-sonnet-4 provider:anthropic]": (1000*3 + 200*15) / 1e6,
+				"map[model:gpt-4o-mini-2024 provider:openai]":   costB1 + costB2,
+			})
+			assertFamily(t, md, "jeeves.llm.cost.unpriced_calls", map[string]float64{"map[model:default provider:mock]": 1})
+			assertFamily(t, md, "jeeves.pipeline.llm.cost_usd", map[string]float64{
+				"map[pipeline:ingest]": costA, "map[pipeline:chat]": costB1 + costB2,
+				"map[pipeline:inner]": 0.5, "map[pipeline:outer]": 0.25,
+				"map[pipeline:unknown]": 0.07 + 0.03, "map[pipeline:late-root]": 0.01, "map[pipeline:rooted]": 0.02,
+			})
+			assertFamily(t, md, "jeeves.agent.llm.cost_usd", map[string]float64{
+				"map[agent:planner]": costA, "map[agent:helper]": costB1 + costB2,
+				"map[agent:worker]": 0.5, "map[agent:router]": 0.25, "map[agent:orphan-agent]": 0.07,
+				"map[agent:a2]": 0.01, "map[agent:unknown]": 0.02 + 0.03,
+			})
+			assertFamily(t, md, "jeeves.pipeline.llm.tokens", map[string]float64{
+				"map[pipeline:ingest type:input]": 1105, "map[pipeline:ingest type:output]": 225,
+				// invoke_agent's 3000/300 totals are not added to its children's.
+				"map[pipeline:chat type:input]": 3000, "map[pipeline:chat type:output]": 300,
+				"map[pipeline:inner type:input]": 7, "map[pipeline:inner type:output]": 3,
+				"map[pipeline:outer type:input]": 11, "map[pipeline:outer type:output]": 4,
+				"map[pipeline:unknown type:input]": 1 + 4, "map[pipeline:unknown type:output]": 2 + 6,
+				"map[pipeline:late-root type:input]": 10, "map[pipeline:late-root type:output]": 10,
+				"map[pipeline:rooted type:input]": 3, "map[pipeline:rooted type:output]": 3,
+			})
+		})
+	}
+}
+
+// TestAttributionHeadModeServesProviderFamiliesOnly: head mode sees no whole
+// traces, so only the provider/model cost families appear.
+func TestAttributionHeadModeServesProviderFamiliesOnly(t *testing.T) {
+	h := newSamplingHarness(t, func(cfg *Config) {
+		cfg.Sampling.Mode = sampler.ModeHead
+		cfg.Metrics.LLMCost.Prices = attributionPrices()
+	}, nil)
+	h.clock.Set(testBase.Add(time.Second))
+	h.consume(t, buildAttributionBatch(attributionBatch1))
+	h.metrics.m.flush(context.Background())
+	md := h.last(t)
+	assert.NotEmpty(t, familyValues(md, "jeeves.llm.cost_usd"))
+	assert.Equal(t, map[string]float64{"map[model:default provider:mock]": 1}, familyValues(md, "jeeves.llm.cost.unpriced_calls"))
+	for _, name := range []string{"jeeves.pipeline.llm.tokens", "jeeves.pipeline.llm.cost_usd", "jeeves.agent.llm.cost_usd"} {
+		assert.Empty(t, familyValues(md, name), name)
+	}
+}
+
+// TestAttributionForcedOut: traces decided early by max_traces still count,
+// under their root's pipeline.
+func TestAttributionForcedOut(t *testing.T) {
+	h := newSamplingHarness(t, func(cfg *Config) {
+		cfg.Sampling.MaxTraces = 1
+		cfg.Metrics.LLMCost.Prices = attributionPrices()
+	}, nil)
+	h.clock.Set(testBase.Add(time.Second))
+	for trace := byte(1); trace <= 5; trace++ {
+		h.consume(t, buildAttributionBatch([]aspan{pipe(trace, 1, 0, "p"), jeevesLLM(trace, 2, 1, "openai", "gpt-4o", 1, 1, 0.25)}))
+	}
+	require.Positive(t, h.traces.s.sampler.Stats().ForcedMaxTraces)
+	h.traces.s.drain(context.Background())
+	h.metrics.m.flush(context.Background())
+	assertFamily(t, h.last(t), "jeeves.pipeline.llm.cost_usd", map[string]float64{"map[pipeline:p]": 5 * 0.25})
+}
+
+// TestAttributionSeriesLimit: the attribution tables fold beyond series_limit.
+func TestAttributionSeriesLimit(t *testing.T) {
+	h := newSamplingHarness(t, func(cfg *Config) {
+		cfg.Metrics.SeriesLimit = 2
+		cfg.Sampling.RootSpanGrace = 0
+	}, nil)
+	h.clock.Set(testBase.Add(time.Second))
+	for trace := byte(1); trace <= 4; trace++ {
+		h.consume(t, buildAttributionBatch([]aspan{
+			pipe(trace, 1, 0, fmt.Sprint("p", trace)), jeevesLLM(trace, 2, 1, "openai", "gpt-4o", 1, 1, 1)}))
+	}
+	h.metrics.m.flush(context.Background())
+	assertFamily(t, h.last(t), "jeeves.pipeline.llm.cost_usd", map[string]float64{
+		"map[pipeline:p1]": 1, "map[pipeline:p2]": 1, "map[otel.metric.overflow:true]": 2,
+	})
+}
