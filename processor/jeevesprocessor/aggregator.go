@@ -78,6 +78,8 @@ type aggregator struct {
 	// pipelines and agents; nil when metrics.llm_cost.attribution is false.
 	// Its tables fill only when a tail-mode sampling face feeds it.
 	attribution *attributor
+	// dailyBudget is served as a gauge when > 0.
+	dailyBudget float64
 	// start is the start time of the families not held in tables.
 	start pcommon.Timestamp
 	// invalid logs the spans dropped for an all-zero id.
@@ -95,6 +97,7 @@ func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, logger *za
 	}
 	a := &aggregator{
 		tb: tb, now: now, classifier: classifier, prices: prices, match: new(rules.Match),
+		dailyBudget: cfg.LLMCost.DailyBudgetUSD,
 		cache:   newSpanCache(max(4*cfg.SeriesLimit, 1024)),
 		start:   pcommon.NewTimestampFromTime(now()),
 		invalid: invalidSpans{logger: logger},
@@ -369,6 +372,9 @@ func (a *aggregator) collect(ctx context.Context) pmetric.Metrics {
 		if c, ok := a.traces.Completeness(); ok {
 			appendCompleteness(sm.Metrics(), c, a.start, now)
 		}
+	}
+	if a.dailyBudget > 0 {
+		appendDailyBudget(sm.Metrics(), a.dailyBudget, now)
 	}
 	var attributed [][2]int64
 	if a.attribution != nil {

@@ -260,3 +260,30 @@ func TestAttributionSeriesLimit(t *testing.T) {
 		"map[pipeline:p1]": 1, "map[pipeline:p2]": 1, "map[otel.metric.overflow:true]": 2,
 	})
 }
+
+// TestDailyBudgetGauge: the budget is served only when configured.
+func TestDailyBudgetGauge(t *testing.T) {
+	for _, budget := range []float64{0, 12.5} {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) { testDailyBudgetGauge(t, budget) })
+	}
+}
+
+func testDailyBudgetGauge(t *testing.T, budget float64) {
+	{
+		h := newHarness(t, func(cfg *Config) { cfg.Metrics.LLMCost.DailyBudgetUSD = budget })
+		h.consumeFile(t, "testdata/jeeves_v1/input.yaml", testBase.Add(100*time.Second))
+		h.flush(testBase.Add(115 * time.Second))
+		ms := h.last(t).ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+		var got []float64
+		for i := range ms.Len() {
+			if ms.At(i).Name() == "jeeves.llm.daily_budget_usd" {
+				got = append(got, ms.At(i).Gauge().DataPoints().At(0).DoubleValue())
+			}
+		}
+		if budget == 0 {
+			assert.Empty(t, got)
+		} else {
+			assert.Equal(t, []float64{budget}, got)
+		}
+	}
+}

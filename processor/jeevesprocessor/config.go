@@ -6,6 +6,7 @@ package jeevesprocessor // import "github.com/jeeves/otelcol-jeeves/processor/je
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -69,6 +70,10 @@ type LLMCostConfig struct {
 	// in tail mode, computed from each whole trace when it is decided.
 	// Default true; head mode has no whole traces and ignores it.
 	Attribution bool `mapstructure:"attribution"`
+	// DailyBudgetUSD, when > 0, is served as the gauge jeeves.llm.daily_budget_usd
+	// for the budget alert to compare the day's spend with. Default 0: no gauge,
+	// so the alert has nothing to fire on. Must be >= 0.
+	DailyBudgetUSD float64 `mapstructure:"daily_budget_usd"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -146,6 +151,9 @@ func (cfg *Config) Validate() error {
 	}
 	if _, err := m.LLMCost.compilePrices(); err != nil {
 		errs = append(errs, err)
+	}
+	if b := m.LLMCost.DailyBudgetUSD; b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
+		errs = append(errs, fmt.Errorf("metrics.llm_cost.daily_budget_usd must be a finite amount >= 0 (0: no budget), got %v", b))
 	}
 	if err := cfg.Sampling.Check(); err != nil {
 		errs = append(errs, err)

@@ -133,7 +133,8 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "invalid_llm_cost"),
 			wantErr: "metrics.llm_cost.prices[0] (openai/gpt-4o).input must be a finite price >= 0 (USD per 1M tokens), got -2.5\n" +
-				"metrics.llm_cost.prices[1] (anthropic/claude-sonnet*).output is required (USD per 1M tokens)",
+				"metrics.llm_cost.prices[1] (anthropic/claude-sonnet*).output is required (USD per 1M tokens)\n" +
+				"metrics.llm_cost.daily_budget_usd must be a finite amount >= 0 (0: no budget), got -5",
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "invalid_rules"),

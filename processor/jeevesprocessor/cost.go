@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
@@ -49,4 +50,17 @@ func callCost(attrs pcommon.Map, prices *pricing.Table, m *rules.Match) (cost fl
 		cached = v.Int()
 	}
 	return rate.Cost(in, out, cached), true
+}
+
+// appendDailyBudget appends the configured daily LLM budget as a gauge: the
+// budget alert compares the day's spend with it, and fires on nothing when
+// no budget is configured (no gauge, no series).
+func appendDailyBudget(ms pmetric.MetricSlice, usd float64, now pcommon.Timestamp) {
+	m := ms.AppendEmpty()
+	m.SetName("jeeves.llm.daily_budget_usd")
+	m.SetUnit("{USD}")
+	m.SetDescription("The configured daily LLM budget in US dollars (metrics.llm_cost.daily_budget_usd); absent when none is configured.")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetDoubleValue(usd)
+	dp.SetTimestamp(now)
 }
