@@ -98,9 +98,9 @@ func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, logger *za
 	a := &aggregator{
 		tb: tb, now: now, classifier: classifier, prices: prices, match: new(rules.Match),
 		dailyBudget: cfg.LLMCost.DailyBudgetUSD,
-		cache:   newSpanCache(max(4*cfg.SeriesLimit, 1024)),
-		start:   pcommon.NewTimestampFromTime(now()),
-		invalid: invalidSpans{logger: logger},
+		cache:       newSpanCache(max(4*cfg.SeriesLimit, 1024)),
+		start:       pcommon.NewTimestampFromTime(now()),
+		invalid:     invalidSpans{logger: logger},
 	}
 	if cfg.LLMCost.Attribution {
 		a.attribution, err = newAttributor(cfg, prices, func() pcommon.Timestamp { return pcommon.NewTimestampFromTime(now()) })

@@ -6,6 +6,7 @@ package jeevesprocessor // import "github.com/jeeves/otelcol-jeeves/processor/je
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -218,7 +219,13 @@ func (a *attributor) putName(s string) (int32, int32) {
 	return int32(off), int32(len(a.names))
 }
 
-func (a *attributor) name(n *attrNode) string { return string(a.names[n.nameOff:n.nameEnd]) }
+// name returns the node's name without copying it: valid until the next
+// trace or span is observed (names is only appended to while spans are added,
+// never while they are resolved, and keys copy the names they use).
+func (a *attributor) name(n *attrNode) string {
+	b := a.names[n.nameOff:n.nameEnd]
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
 
 func (a *attributor) find(id pcommon.SpanID, large bool) int {
 	if large {
