@@ -7,15 +7,18 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/jeeves/otelcol-jeeves/internal/loadgen"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
 )
@@ -286,4 +289,99 @@ func testDailyBudgetGauge(t *testing.T, budget float64) {
 			assert.Equal(t, []float64{budget}, got)
 		}
 	}
+}
+
+// TestLLMCostExactAgainstLoadgenManifest feeds jeeves-loadgen traces (5%
+// broken: a parent never exported) through both faces in tail mode with
+// loadgen's price table, at 10% and 100% sampling: every cost and attribution
+// family equals the manifest, money to the cent, tokens and calls exactly.
+// 10,000 traces in make test (about 4 s a run); 100,000 (about 20 s a run)
+// with JEEVES_LOAD_TESTS=1 (make test-load).
+func TestLLMCostExactAgainstLoadgenManifest(t *testing.T) {
+	cfg := loadgen.DefaultConfig()
+	cfg.Traces = 10_000
+	if os.Getenv("JEEVES_LOAD_TESTS") != "" {
+		cfg.Traces = 100_000
+	}
+	cfg.BrokenRatio = 0.05
+	manifest, err := loadgen.Plan(cfg)
+	require.NoError(t, err)
+	exported := func(p *loadgen.TracePlan, j int) bool { return !p.Spans[j].Unexported }
+	const batch = 2000
+	for _, pct := range []float64{10, 100} {
+		t.Run(fmt.Sprint("percentage=", pct), func(t *testing.T) {
+			h := newSamplingHarness(t, func(c *Config) {
+				c.Sampling.Percentage = pct
+				c.Metrics.LLMCost.Prices = loadgenPrices()
+			}, consumertest.NewNop())
+			g := loadgen.NewGenerator(cfg)
+			ctx := context.Background()
+			now := testBase
+			plans := make([]*loadgen.TracePlan, 0, batch)
+			for start := 0; start < cfg.Traces; start += batch {
+				plans = plans[:0]
+				for i := start; i < min(start+batch, cfg.Traces); i++ {
+					plans = append(plans, g.Trace(i))
+				}
+				h.clock.Set(now)
+				h.consume(t, planSpans(plans, cfg.Services, exported))
+				now = now.Add(2 * time.Second) // past root_span_grace
+				h.traces.s.forward(ctx, h.traces.s.sampler.Tick(now))
+			}
+			h.traces.s.drain(ctx) // traces without an exported root
+			h.clock.Set(now)
+			h.metrics.m.flush(ctx)
+			md := h.last(t)
+
+			c := &manifest.Cost
+			money := func(name string, want map[string]float64) {
+				t.Helper()
+				got := familyValues(md, name)
+				require.Len(t, got, len(want), name)
+				for k, w := range want {
+					assert.InDelta(t, w, got[k], 0.005, "%s%s", name, k)
+				}
+			}
+			usd := map[string]float64{}
+			for p, byModel := range c.NanoUSD {
+				for m, n := range byModel {
+					usd[fmt.Sprintf("map[model:%s provider:%s]", m, p)] = float64(n) / 1e9
+				}
+			}
+			money("jeeves.llm.cost_usd", usd)
+			unpriced := map[string]float64{}
+			for p, byModel := range c.Unpriced {
+				for m, n := range byModel {
+					unpriced[fmt.Sprintf("map[model:%s provider:%s]", m, p)] = float64(n)
+				}
+			}
+			assert.Equal(t, unpriced, familyValues(md, "jeeves.llm.cost.unpriced_calls"))
+			tokens := map[string]float64{}
+			for p, byType := range c.PipelineTokens {
+				for ty, n := range byType {
+					tokens[fmt.Sprintf("map[pipeline:%s type:%s]", p, ty)] = float64(n)
+				}
+			}
+			assert.Equal(t, tokens, familyValues(md, "jeeves.pipeline.llm.tokens"))
+			pipelines, agents := map[string]float64{}, map[string]float64{}
+			for p, n := range c.PipelineNanoUSD {
+				pipelines[fmt.Sprintf("map[pipeline:%s]", p)] = float64(n) / 1e9
+			}
+			for a, n := range c.AgentNanoUSD {
+				agents[fmt.Sprintf("map[agent:%s]", a)] = float64(n) / 1e9
+			}
+			money("jeeves.pipeline.llm.cost_usd", pipelines)
+			money("jeeves.agent.llm.cost_usd", agents)
+			require.Positive(t, manifest.Classes.Broken, "broken traces exercise the root-pipeline fallback")
+		})
+	}
+}
+
+func loadgenPrices() []pricing.Price {
+	out := make([]pricing.Price, 0, len(loadgen.Prices))
+	for _, p := range loadgen.Prices {
+		in, o := p.Input, p.Output
+		out = append(out, pricing.Price{Provider: p.Provider, Model: p.Model, Input: &in, Output: &o})
+	}
+	return out
 }
