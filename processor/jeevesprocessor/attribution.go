@@ -4,6 +4,7 @@
 package jeevesprocessor // import "github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor"
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -93,8 +94,12 @@ type attributor struct {
 	nodes []attrNode
 	names []byte
 	ids   map[pcommon.SpanID]int32
-	visit func(ptrace.Span, pcommon.Resource) // a.add, bound once
-	clock func() pcommon.Timestamp
+	// recent remembers the root pipeline of the last recentTraces decided
+	// traces whose root arrived, so that their late spans (a trace forced
+	// out by a memory bound, a straggler) count under it.
+	recent recentPipelines
+	visit  func(ptrace.Span, pcommon.Resource) // a.add, bound once
+	clock  func() pcommon.Timestamp
 }
 
 func newAttributor(cfg *MetricsConfig, prices *pricing.Table, clock func() pcommon.Timestamp) (*attributor, error) {
@@ -135,6 +140,7 @@ func (a *attributor) ObserveTrace(t sampler.Trace) {
 	for i := range a.nodes {
 		if n := &a.nodes[i]; n.parent.IsEmpty() && n.family == rules.FamilyPipeline {
 			rootPipeline = a.name(n)
+			a.recent.put(t.ID(), rootPipeline)
 			break
 		}
 	}
@@ -171,7 +177,8 @@ func (a *attributor) ObserveTrace(t sampler.Trace) {
 }
 
 // ObserveLateSpan attributes an LLM span that arrived after its trace was
-// decided: its ancestors are gone, so it counts under "unknown".
+// decided: to its trace's root pipeline when that arrived and is still
+// remembered, else "unknown"; its agent is "unknown" (its ancestors are gone).
 func (a *attributor) ObserveLateSpan(span ptrace.Span, res pcommon.Resource) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -179,8 +186,56 @@ func (a *attributor) ObserveLateSpan(span ptrace.Span, res pcommon.Resource) {
 	a.nodes, a.names = a.nodes[:0], a.names[:0]
 	a.add(span, res)
 	if n := &a.nodes[0]; n.family == rules.FamilyLLM {
-		a.record(n, unattributed, unattributed)
+		pipeline, ok := a.recent.get(span.TraceID())
+		if !ok {
+			pipeline = unattributed
+		}
+		a.record(n, pipeline, unattributed)
 	}
+}
+
+// recentTraces bounds recentPipelines: about 40 B per entry (ring slot and
+// map entry; names are interned), 0.7 MB in all.
+const recentTraces = 16384
+
+// maxInterned bounds the interned pipeline names; beyond it late spans of
+// traces with a new name count under "unknown".
+const maxInterned = 4096
+
+// recentPipelines maps the ids of recently decided traces to their root
+// pipeline: a FIFO ring and a map, names interned.
+type recentPipelines struct {
+	ring   []pcommon.TraceID
+	next   int
+	m      map[pcommon.TraceID]string
+	intern map[string]string
+}
+
+func (r *recentPipelines) put(id pcommon.TraceID, pipeline string) {
+	name, ok := r.intern[pipeline]
+	if !ok {
+		if len(r.intern) >= maxInterned {
+			return
+		}
+		if r.intern == nil {
+			r.intern, r.m, r.ring = map[string]string{}, map[pcommon.TraceID]string{}, make([]pcommon.TraceID, recentTraces)
+		}
+		name = strings.Clone(pipeline)
+		r.intern[name] = name
+	}
+	if _, dup := r.m[id]; !dup {
+		if old := r.ring[r.next]; !old.IsEmpty() {
+			delete(r.m, old)
+		}
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.m[id] = name
+}
+
+func (r *recentPipelines) get(id pcommon.TraceID) (string, bool) {
+	p, ok := r.m[id]
+	return p, ok
 }
 
 // add classifies one span into a node.

@@ -109,7 +109,10 @@ var (
 		pipe(7, 1, 0, "g"),
 	}
 	attributionBatch2 = []aspan{agentSpan(5, 2, 1, "a2"), pipe(5, 1, 0, "late-root")}
-	attributionBatch3 = []aspan{jeevesLLM(7, 2, 1, "openai", "gpt-4o", 4, 6, 0.03)}
+	attributionBatch3 = []aspan{
+		jeevesLLM(7, 2, 1, "openai", "gpt-4o", 4, 6, 0.03), // late: counts under its root's pipeline g
+		jeevesLLM(4, 9, 2, "openai", "gpt-4o", 1, 1, 0.04), // D, not decided yet
+	}
 )
 
 func attributionPrices() []pricing.Price {
@@ -183,7 +186,7 @@ func TestAttributionGolden(t *testing.T) {
 				costB2 = (2000*0.15 + 200*0.6) / 1e6
 			)
 			assertFamily(t, md, "jeeves.llm.cost_usd", map[string]float64{
-				"map[model:gpt-4o provider:openai]":             0.0123 + 0.5 + 0.25 + 0.07 + 0.01 + 0.02 + 0.03,
+				"map[model:gpt-4o provider:openai]":             0.0123 + 0.5 + 0.25 + 0.07 + 0.01 + 0.02 + 0.03 + 0.04,
 				"map[model:claude-sonnet-4 provider:anthropic]": (1000*3 + 200*15) / 1e6,
 				"map[model:gpt-4o-mini-2024 provider:openai]":   costB1 + costB2,
 			})
@@ -191,11 +194,12 @@ func TestAttributionGolden(t *testing.T) {
 			assertFamily(t, md, "jeeves.pipeline.llm.cost_usd", map[string]float64{
 				"map[pipeline:ingest]": costA, "map[pipeline:chat]": costB1 + costB2,
 				"map[pipeline:inner]": 0.5, "map[pipeline:outer]": 0.25,
-				"map[pipeline:unknown]": 0.07 + 0.03, "map[pipeline:late-root]": 0.01, "map[pipeline:rooted]": 0.02,
+				"map[pipeline:unknown]": 0.07 + 0.04, "map[pipeline:late-root]": 0.01, "map[pipeline:rooted]": 0.02,
+				"map[pipeline:g]": 0.03,
 			})
 			assertFamily(t, md, "jeeves.agent.llm.cost_usd", map[string]float64{
 				"map[agent:planner]": costA, "map[agent:helper]": costB1 + costB2,
-				"map[agent:worker]": 0.5, "map[agent:router]": 0.25, "map[agent:orphan-agent]": 0.07,
+				"map[agent:worker]": 0.5, "map[agent:router]": 0.25, "map[agent:orphan-agent]": 0.07 + 0.04,
 				"map[agent:a2]": 0.01, "map[agent:unknown]": 0.02 + 0.03,
 			})
 			assertFamily(t, md, "jeeves.pipeline.llm.tokens", map[string]float64{
@@ -204,7 +208,8 @@ func TestAttributionGolden(t *testing.T) {
 				"map[pipeline:chat type:input]": 3000, "map[pipeline:chat type:output]": 300,
 				"map[pipeline:inner type:input]": 7, "map[pipeline:inner type:output]": 3,
 				"map[pipeline:outer type:input]": 11, "map[pipeline:outer type:output]": 4,
-				"map[pipeline:unknown type:input]": 1 + 4, "map[pipeline:unknown type:output]": 2 + 6,
+				"map[pipeline:unknown type:input]": 1 + 1, "map[pipeline:unknown type:output]": 2 + 1,
+				"map[pipeline:g type:input]": 4, "map[pipeline:g type:output]": 6,
 				"map[pipeline:late-root type:input]": 10, "map[pipeline:late-root type:output]": 10,
 				"map[pipeline:rooted type:input]": 3, "map[pipeline:rooted type:output]": 3,
 			})
@@ -384,4 +389,30 @@ func loadgenPrices() []pricing.Price {
 		out = append(out, pricing.Price{Provider: p.Provider, Model: p.Model, Input: &in, Output: &o})
 	}
 	return out
+}
+
+// TestRecentPipelinesBounds: the late-span memory forgets the oldest trace
+// beyond recentTraces, and interns at most maxInterned pipeline names.
+func TestRecentPipelinesBounds(t *testing.T) {
+	var r recentPipelines
+	id := func(i int) pcommon.TraceID {
+		return pcommon.TraceID{1, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
+	}
+	for i := range recentTraces + 1 {
+		r.put(id(i), "p")
+	}
+	_, ok := r.get(id(0))
+	assert.False(t, ok, "the oldest is forgotten")
+	p, ok := r.get(id(recentTraces))
+	assert.True(t, ok)
+	assert.Equal(t, "p", p)
+	assert.Len(t, r.m, recentTraces)
+
+	var names recentPipelines
+	for i := range maxInterned + 1 {
+		names.put(id(i), fmt.Sprint("p", i))
+	}
+	assert.Len(t, names.intern, maxInterned)
+	_, ok = names.get(id(maxInterned))
+	assert.False(t, ok, "a name beyond maxInterned is not remembered")
 }
