@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,16 +22,22 @@ func priceOverride() string {
 	return "yaml:connectors::jeeves::metrics::llm_cost::prices: [" + strings.Join(entries, ", ") + "]"
 }
 
-// llmCostTraces is the loadgen run of TestLLMCostEqualsManifest (not the 100,000: the
-// run through the real binary takes about 1 s per 1,000 traces on the shared CI machine).
-const llmCostTraces = 4000
+// llmCostTraces is the loadgen run of TestLLMCostEqualsManifest: 4,000 traces in make test (the run
+// through the real binary takes about 3 s per 1,000 traces on the shared CI machine), the issue's
+// 100,000 with JEEVES_LOAD_TESTS=1.
+func llmCostTraces() int {
+	if os.Getenv("JEEVES_LOAD_TESTS") != "" {
+		return 100_000
+	}
+	return 4000
+}
 
 // The cost and attribution families of the default config (tail mode) equal the loadgen manifest
 // to the cent, token counts exactly, with sampling at 10% and at 100%: sampling does not change
 // them. Broken traces (a parent never exported) and GenAI spans under invoke_agent are part of the
 // traffic.
 func TestLLMCostEqualsManifest(t *testing.T) {
-	cfg := trafficConfig(14, llmCostTraces)
+	cfg := trafficConfig(14, llmCostTraces())
 	cfg.BrokenRatio = 0.05
 	for _, pct := range []string{"10", keepAll} {
 		t.Run("sampling="+pct, func(t *testing.T) {
@@ -43,7 +50,7 @@ func TestLLMCostEqualsManifest(t *testing.T) {
 			c := startCollector(t, collectorOptions{Env: env, Overrides: []string{priceOverride()}})
 			m := sendTraffic(t, c.OTLPGRPC, cfg)
 			// Every trace decided (those without an exported root wait for decision_wait, 10 s).
-			eventually(t, 45*time.Second, func() string {
+			eventually(t, 90*time.Second, func() string {
 				fams := scrape(t, c.Prometheus)
 				if got := sumSamples(fams, "jeeves_traces_decided_total", nil); got != float64(m.Traces) {
 					return "traces decided " + ftoa(got) + ", manifest " + itoa(int(m.Traces))
