@@ -105,10 +105,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./processor/... ./receiver/...
 
 ## test-load: runs kept out of `make test` until they are reliable on a loaded machine (the
-## 100,000-trace sampling run, the full queue store).
+## 100,000-trace sampling run, the full queue store) and the 100,000-trace LLM cost run.
 test-load: build
-	JEEVES_LOAD_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestSampling100kLoadgenTraces' ./processor/jeevesprocessor/
-	JEEVES_LOAD_TESTS=1 OTELCOL_JEEVES_BIN=$(COLLECTOR) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestFullQueueStoreRefusesAndCounts' ./test/e2e/
+	JEEVES_LOAD_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestSampling100kLoadgenTraces|TestLLMCostExactAgainstLoadgenManifest' ./processor/jeevesprocessor/
+	JEEVES_LOAD_TESTS=1 OTELCOL_JEEVES_BIN=$(COLLECTOR) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestFullQueueStoreRefusesAndCounts|TestLLMCostEqualsManifest' ./test/e2e/
 
 ## bench-pipeline: whole-binary CPU per span, peak RSS and spans forwarded of otelcol-jeeves and a
 ## contrib collector on one loadgen workload (~12 min; not part of `make test`). Builds bin/ unless

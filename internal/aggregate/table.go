@@ -31,6 +31,9 @@ type Spec struct {
 	SumName        string
 	SumUnit        string
 	SumDescription string
+	// FloatSum emits the sum as a double of AddFloat values instead of an int
+	// of Add values (money, not counts). Only for tables without a histogram.
+	FloatSum bool
 	// HistName, when set, emits an explicit-bucket histogram of Observe values.
 	HistName        string
 	HistUnit        string
@@ -79,6 +82,10 @@ type Series struct {
 
 // Add adds v to the series counter.
 func (s *Series) Add(v int64) { s.sum += v }
+
+// AddFloat adds v to the float counter of a FloatSum table (it shares the
+// field that holds a histogram's sum: a FloatSum table has no histogram).
+func (s *Series) AddFloat(v float64) { s.total += v }
 
 // Observe records one histogram observation (and counts it in the sum).
 func (s *Series) Observe(v float64) {
@@ -310,6 +317,10 @@ func (t *Table) appendSum(dps pmetric.NumberDataPointSlice, s *Series, now pcomm
 	t.putLabels(dp.Attributes(), s)
 	dp.SetStartTimestamp(s.start)
 	dp.SetTimestamp(now)
+	if t.spec.FloatSum {
+		dp.SetDoubleValue(s.total)
+		return
+	}
 	dp.SetIntValue(s.sum)
 }
 

@@ -263,3 +263,21 @@ func FuzzKeyRoundTrip(f *testing.F) {
 		_ = decodeKey(a+b+c, 3)
 	})
 }
+
+// A FloatSum table emits double sums of AddFloat values, the overflow series
+// included.
+func TestFloatSum(t *testing.T) {
+	tab := NewTable(Spec{Labels: []string{"m"}, SumName: "usd", FloatSum: true, Limit: 1})
+	tab.Get(key("a"), 1).AddFloat(0.1)
+	tab.Get(key("a"), 1).AddFloat(0.2)
+	tab.Get(key("b"), 1).AddFloat(1.5) // beyond the limit: overflow
+	ms := pmetric.NewMetricSlice()
+	tab.AppendTo(ms, 2, nil)
+	require.Equal(t, 1, ms.Len())
+	dps := ms.At(0).Sum().DataPoints()
+	require.Equal(t, 2, dps.Len())
+	assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dps.At(0).ValueType())
+	assert.InDelta(t, 0.3, dps.At(0).DoubleValue(), 1e-15)
+	assert.Equal(t, map[string]any{"otel.metric.overflow": "true"}, dps.At(1).Attributes().AsRaw())
+	assert.Equal(t, 1.5, dps.At(1).DoubleValue())
+}

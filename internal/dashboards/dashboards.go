@@ -48,6 +48,9 @@ type Panel struct {
 	// loadgen traffic of the dashboards end-to-end check does not; that check then accepts no data
 	// and the scenario's own test is where the panel must return data.
 	Scenario string
+	// Row, when set, starts a Grafana row of this title before the panel: the panel and those after
+	// it (up to the next Row) are grouped under it.
+	Row string
 }
 
 // Threshold is one line on a panel, e.g. an alert's threshold or an objective.
@@ -117,6 +120,31 @@ func quantile(phi, bucket, by string) string {
 // apart in one legend.
 func labelled(expr, label, value string) string {
 	return `label_replace(` + expr + `, "` + label + `", "` + value + `", "", "")`
+}
+
+// llmSpendRow is the row of LLM spend panels on the LLM provider and Business dashboards.
+const llmSpendRow = "LLM spend"
+
+// The LLM spend panels that both dashboards show.
+var (
+	spendPerPipeline = Panel{
+		Title: "LLM spend per pipeline per hour", Expr: sumBy("pipeline", `increase(jeeves_pipeline_llm_cost_usd_total[1h])`), Legend: "{{pipeline}}", Unit: "currencyUSD",
+		Description: "USD over the trailing hour by the pipeline whose run made the LLM calls, from every trace (tail sampling mode only; unknown: the run's root span never arrived).",
+	}
+	topPipelinesByCost = Panel{
+		Title: "Top 10 pipelines by LLM spend in the time range", Expr: `topk(10, ` + sumBy("pipeline", `increase(jeeves_pipeline_llm_cost_usd_total[$__range])`) + `)`, Legend: "{{pipeline}}", Unit: "currencyUSD",
+		Description: "The ten pipelines that spent the most on LLM calls in the dashboard's time range (tail sampling mode only).",
+	}
+	unpricedCalls = Panel{
+		Title: "Unpriced LLM calls per second by provider and model", Expr: sumBy("provider, model", rateOf("jeeves_llm_cost_unpriced_calls_total")), Legend: "{{provider}}/{{model}}", Unit: "reqps",
+		Description: "Calls with no jeeves.llm.cost_usd attribute and no configured price: their cost is missing from the spend. Add the model to metrics.llm_cost.prices.",
+	}
+)
+
+// withTitle is p under another title: panel titles are unique across the dashboards.
+func withTitle(p Panel, title string) Panel {
+	p.Title = title
+	return p
 }
 
 // topErrors ranks the failing pipelines, agents and LLM providers together by failures per second.
@@ -231,6 +259,18 @@ var All = []Dashboard{
 			{Title: "Calls per model", Expr: sumBy("provider, model", rateOf("jeeves_llm_calls_total")), Legend: "{{provider}}/{{model}}", Unit: "reqps"},
 			{Title: "Model p95 latency", Expr: quantile("0.95", "jeeves_llm_duration_seconds_bucket", "provider, model"), Legend: "{{provider}}/{{model}}", Unit: "s"},
 			{Title: "Tokens per second by model and type", Expr: sumBy("model, type", rateOf("jeeves_llm_tokens_total")), Legend: "{{model}} {{type}}", Unit: "short"},
+			{
+				Row:   llmSpendRow,
+				Title: "LLM spend per hour by provider and model", Expr: sumBy("provider, model", `increase(jeeves_llm_cost_usd_total[1h])`), Legend: "{{provider}}/{{model}}", Unit: "currencyUSD",
+				Description: "USD over the trailing hour: the span's jeeves.llm.cost_usd, else its tokens at metrics.llm_cost.prices. Calls with neither are in Unpriced LLM calls, not here.",
+			},
+			unpricedCalls,
+			spendPerPipeline,
+			topPipelinesByCost,
+			{
+				Title: "LLM spend per hour by agent", Expr: sumBy("agent", `increase(jeeves_agent_llm_cost_usd_total[1h])`), Legend: "{{agent}}", Unit: "currencyUSD",
+				Description: "USD over the trailing hour by the nearest agent span above each LLM call (tail sampling mode only; unknown: no agent above it).",
+			},
 		},
 	},
 	{
@@ -336,6 +376,14 @@ var All = []Dashboard{
 				External:    "the CommBus receiver",
 				Scenario:    "interrupt-storm",
 			},
+			{
+				Row:   llmSpendRow,
+				Title: "LLM spend in the time range", Expr: `sum(increase(jeeves_llm_cost_usd_total[$__range]))`, Unit: "currencyUSD", Kind: "stat",
+				Description: "USD spent on LLM calls in the dashboard's time range (unpriced calls not included). JeevesLLMDailyBudgetExceeded pages when the last 24 h pass JEEVES_LLM_DAILY_BUDGET_USD.",
+			},
+			withTitle(spendPerPipeline, "Pipeline LLM spend per hour"),
+			withTitle(topPipelinesByCost, "Top 10 pipelines by LLM spend"),
+			withTitle(unpricedCalls, "LLM calls without a price per second"),
 		},
 	},
 }

@@ -49,7 +49,7 @@ func TestDashboardsWellFormed(t *testing.T) {
 		t.Errorf("%d dashboards, the plan has five", len(All))
 	}
 	uids, titles := map[string]bool{}, map[string]string{}
-	units := map[string]bool{"s": true, "ms": true, "percentunit": true, "short": true, "reqps": true, "bytes": true, "none": true}
+	units := map[string]bool{"s": true, "ms": true, "percentunit": true, "short": true, "reqps": true, "bytes": true, "none": true, "currencyUSD": true}
 	for _, d := range All {
 		if uids[d.UID] {
 			t.Errorf("duplicate uid %s", d.UID)
@@ -215,18 +215,27 @@ func TestJSONModel(t *testing.T) {
 	}
 }
 
-// No two panels of a shipped dashboard overlap, and every one fits the 24-column grid.
+// No two panels (row headers included) of a shipped dashboard overlap, and every one fits the
+// 24-column grid.
 func TestLayoutHasNoOverlap(t *testing.T) {
 	for _, d := range All {
-		pos := layout(d.Panels)
+		cells, rows := layout(d.Panels)
+		var pos []map[string]int
+		var titles []string
+		for i := range cells {
+			if rows[i] != nil {
+				pos, titles = append(pos, rows[i]), append(titles, "row "+d.Panels[i].Row)
+			}
+			pos, titles = append(pos, cells[i]), append(titles, d.Panels[i].Title)
+		}
 		for i, a := range pos {
 			if a["x"]+a["w"] > grid {
-				t.Errorf("%s / %s overflows the grid: %v", d.UID, d.Panels[i].Title, a)
+				t.Errorf("%s / %s overflows the grid: %v", d.UID, titles[i], a)
 			}
 			for j := i + 1; j < len(pos); j++ {
 				b := pos[j]
 				if a["x"] < b["x"]+b["w"] && b["x"] < a["x"]+a["w"] && a["y"] < b["y"]+b["h"] && b["y"] < a["y"]+a["h"] {
-					t.Errorf("%s: %q %v overlaps %q %v", d.UID, d.Panels[i].Title, a, d.Panels[j].Title, b)
+					t.Errorf("%s: %q %v overlaps %q %v", d.UID, titles[i], a, titles[j], b)
 				}
 			}
 		}

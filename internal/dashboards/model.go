@@ -30,14 +30,23 @@ func (d Dashboard) JSON() ([]byte, error) {
 		Datasource  map[string]string `json:"datasource"`
 		GridPos     map[string]int    `json:"gridPos"`
 		FieldConfig map[string]any    `json:"fieldConfig"`
-		Targets     []target          `json:"targets"`
+		Targets     []target          `json:"targets,omitempty"`
+		Collapsed   *bool             `json:"collapsed,omitempty"`
 	}
 	ds := map[string]string{"type": "prometheus", "uid": PrometheusUID}
 	panels := make([]panel, 0, len(d.Panels))
-	pos := layout(d.Panels)
+	pos, rows := layout(d.Panels)
+	id := 0
 	for i, p := range d.Panels {
+		if p.Row != "" {
+			id++
+			open := false
+			panels = append(panels, panel{ID: id, Type: "row", Title: p.Row, Datasource: ds, GridPos: rows[i], Collapsed: &open,
+				FieldConfig: map[string]any{"defaults": map[string]any{}, "overrides": []any{}}})
+		}
+		id++
 		panels = append(panels, panel{
-			ID: i + 1, Type: p.kind(), Title: p.Title, Description: p.description(), Datasource: ds,
+			ID: id, Type: p.kind(), Title: p.Title, Description: p.description(), Datasource: ds,
 			GridPos:     pos[i],
 			FieldConfig: map[string]any{"defaults": p.fieldDefaults(), "overrides": []any{}},
 			Targets: []target{{
@@ -122,14 +131,23 @@ func (p Panel) fieldDefaults() map[string]any {
 }
 
 // layout places panels left to right in reading order, starting a new row when the next panel
-// does not fit: stats 6 columns by 4 rows, time series 12 by 8.
-func layout(panels []Panel) []map[string]int {
-	out := make([]map[string]int, len(panels))
+// does not fit: stats 6 columns by 4 rows, time series 12 by 8. A panel with a Row starts a new
+// line under a full-width row header 1 high, whose position is in rows at the panel's index.
+func layout(panels []Panel) (out, rows []map[string]int) {
+	out = make([]map[string]int, len(panels))
+	rows = make([]map[string]int, len(panels))
 	x, y, rowH := 0, 0, 0
 	for i, p := range panels {
 		w, h := 12, 8
 		if p.kind() == "stat" {
 			w, h = 6, 4
+		}
+		if p.Row != "" {
+			if x > 0 {
+				x, y, rowH = 0, y+rowH, 0
+			}
+			rows[i] = map[string]int{"x": 0, "y": y, "w": grid, "h": 1}
+			y++
 		}
 		if x+w > grid {
 			x, y, rowH = 0, y+rowH, 0
@@ -138,5 +156,5 @@ func layout(panels []Panel) []map[string]int {
 		x += w
 		rowH = max(rowH, h)
 	}
-	return out
+	return out, rows
 }

@@ -53,6 +53,7 @@ type Manifest struct {
 	LLM       LLMTruth      `json:"llm"`
 	DB        DBTruth       `json:"db"`
 	SPM       SPMTruth      `json:"spm"`
+	Cost      CostTruth     `json:"cost"`
 
 	// BucketBounds are the explicit bucket bounds, in seconds, behind every
 	// Histogram.BucketCounts, per family: pipeline, agent, llm, db.
@@ -242,8 +243,9 @@ func NewManifest(cfg Config) *Manifest {
 			Tokens:    map[string]map[string]Counts{},
 			Durations: map[string]map[string]*Histogram{},
 		},
-		DB:  DBTruth{Durations: map[string]*Histogram{}},
-		SPM: SPMTruth{Calls: map[string]map[string]map[string]Counts{}},
+		DB:   DBTruth{Durations: map[string]*Histogram{}},
+		SPM:  SPMTruth{Calls: map[string]map[string]map[string]Counts{}},
+		Cost: newCostTruth(),
 		BucketBounds: map[string][]float64{
 			"pipeline": PipelineBucketBounds,
 			"agent":    AgentBucketBounds,
@@ -391,6 +393,7 @@ func (m *Manifest) Add(t *TracePlan, services Services, withList bool) {
 			m.InterruptSpans++
 		}
 	}
+	m.Cost.addCosts(t)
 	if withList {
 		m.TraceList = append(m.TraceList, TraceRecord{
 			TraceID:         t.TraceID.String(),

@@ -80,6 +80,11 @@ type spanTruth struct {
 	tokens bool   // inputTokens/outputTokens are reported
 	input  int64
 	output int64
+	// cost is the jeeves.llm.cost_usd the span carries, when hasCost.
+	cost    float64
+	hasCost bool
+	// invokeAgent is the gen_ai.agent.name of a GenAI invoke_agent span.
+	invokeAgent string
 }
 
 // SpanPlan is one span of a planned trace. Offsets are from the trace start.
@@ -852,11 +857,13 @@ func (b *builder) emitLLM(a *agentPlan, parent int, start, dur int64, failed boo
 		} else {
 			in, out := b.tokens()
 			price := pricePerToken[p.provider]
+			cost := float64(in)*price[0] + float64(out)*price[1]
+			sp.truth.cost, sp.truth.hasCost = cost, true
 			sp.EndAttrs = []attribute.KeyValue{
 				attribute.Int64("jeeves.llm.tokens.prompt", in),
 				attribute.Int64("jeeves.llm.tokens.completion", out),
 				attribute.Int64("jeeves.llm.tokens.total", in+out),
-				attribute.Float64("jeeves.llm.cost_usd", float64(in)*price[0]+float64(out)*price[1]),
+				attribute.Float64("jeeves.llm.cost_usd", cost),
 				attribute.Int64("jeeves.llm.latency_ms", dur),
 			}
 			sp.Status = codes.Ok
@@ -921,6 +928,7 @@ func (b *builder) emitInvoke(a *agentPlan, it item, parent int, start, dur int64
 		Parent: parent, Service: ServiceOrchestrator, Scope: ScopeGenAI,
 		Name: "invoke_agent " + a.name, Kind: trace.SpanKindInternal,
 		Start: msd(start), End: msd(start + dur),
+		truth: spanTruth{invokeAgent: a.name},
 		StartAttrs: []attribute.KeyValue{
 			attribute.String("gen_ai.operation.name", opInvokeAgent),
 			attribute.String("gen_ai.agent.name", a.name),

@@ -46,6 +46,13 @@ func (a attrs) int(keys ...string) (int64, bool) {
 	return 0, false
 }
 
+func (a attrs) float(key string) (float64, bool) {
+	if v, ok := a[attribute.Key(key)]; ok && v.Type() == attribute.FLOAT64 {
+		return v.AsFloat64(), true
+	}
+	return 0, false
+}
+
 var inferenceOps = map[string]bool{"chat": true, "text_completion": true, "embeddings": true, "generate_content": true}
 
 // recompute rebuilds a manifest from recorded spans using only the rules
@@ -154,6 +161,7 @@ func recompute(t *testing.T, stubs tracetest.SpanStubs, cfg Config) *Manifest {
 			histIn(m.DB.Durations, strings.ToLower(dbop), dbBoundsNs).observe(d)
 		}
 	}
+	recomputeCosts(&m.Cost, stubs)
 	list := make([]*agg, 0, len(traces))
 	for tid, tr := range traces {
 		if tr.root == nil {
@@ -539,4 +547,98 @@ func BenchmarkRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(m.Spans)/b.Elapsed().Seconds(), "spans/s")
+}
+
+// recomputeCosts derives the cost truth from the recorded spans: each LLM call's cost from its
+// jeeves.llm.cost_usd or its tokens at Prices, attributed through the parent ids of the spans that
+// were exported.
+func recomputeCosts(c *CostTruth, stubs tracetest.SpanStubs) {
+	byID := map[trace.SpanID]*tracetest.SpanStub{}
+	roots := map[trace.TraceID]string{}
+	for i := range stubs {
+		s := &stubs[i]
+		byID[s.SpanContext.SpanID()] = s
+		if !s.Parent.IsValid() && s.Name == "pipeline.execute" {
+			roots[s.SpanContext.TraceID()], _ = attrsOf(s.Attributes).str("jeeves.pipeline.name", "pipeline_name")
+		}
+	}
+	agentOf := func(s *tracetest.SpanStub) (string, bool) {
+		a := attrsOf(s.Attributes)
+		switch {
+		case s.Name == "agent.process":
+			return a.str("jeeves.agent.name")
+		case strings.HasPrefix(s.Name, "agent.") && s.Name != "agent.llm_call" && s.Name != "agent.tool_execution":
+			return strings.TrimPrefix(s.Name, "agent."), true
+		}
+		if op, _ := a.str("gen_ai.operation.name"); op == "invoke_agent" {
+			return a.str("gen_ai.agent.name")
+		}
+		return "", false
+	}
+	for i := range stubs {
+		s := &stubs[i]
+		a := attrsOf(s.Attributes)
+		op, _ := a.str("gen_ai.operation.name")
+		var provider, model string
+		var in, out int64
+		var hasIn, hasOut bool
+		switch {
+		case s.Name == "llm.provider.call":
+			provider, _ = a.str("jeeves.llm.provider")
+			model, _ = a.str("jeeves.llm.model")
+			in, hasIn = a.int("jeeves.llm.tokens.prompt")
+			out, hasOut = a.int("jeeves.llm.tokens.completion")
+		case s.Name == "agent.llm_call":
+			provider = UnknownLabel
+			model, _ = a.str("model_role")
+		case inferenceOps[op]:
+			provider, _ = a.str("gen_ai.provider.name", "gen_ai.system")
+			model, _ = a.str("gen_ai.response.model", "gen_ai.request.model")
+			in, hasIn = a.int("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+			out, hasOut = a.int("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+		default:
+			continue
+		}
+		pipeline, agent := "", ""
+		for p := byID[s.Parent.SpanID()]; p != nil && s.Parent.IsValid() && (pipeline == "" || agent == ""); {
+			if p.Name == "pipeline.execute" && pipeline == "" {
+				pipeline, _ = attrsOf(p.Attributes).str("jeeves.pipeline.name", "pipeline_name")
+			} else if name, ok := agentOf(p); ok && agent == "" {
+				agent = name
+			}
+			if !p.Parent.IsValid() {
+				break
+			}
+			p = byID[p.Parent.SpanID()]
+		}
+		if pipeline == "" {
+			pipeline = roots[s.SpanContext.TraceID()]
+			if pipeline == "" {
+				pipeline = UnknownLabel
+			}
+		}
+		if agent == "" {
+			agent = UnknownLabel
+		}
+		if hasIn || hasOut {
+			tok := countsIn(c.PipelineTokens, pipeline)
+			if hasIn {
+				tok["input"] += in
+			}
+			if hasOut {
+				tok["output"] += out
+			}
+		}
+		cost, priced := 0.0, false
+		if v, ok := a.float("jeeves.llm.cost_usd"); ok {
+			cost, priced = v, true
+		} else {
+			cost, priced = CallCost(provider, model, in, out)
+		}
+		if !priced {
+			countsIn(c.Unpriced, provider)[model]++
+			continue
+		}
+		c.addCall(provider, model, pipeline, agent, cost)
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
 )
 
@@ -52,6 +53,7 @@ type aggregator struct {
 
 	mu         sync.Mutex
 	classifier *rules.Classifier
+	prices     *pricing.Table
 	match      *rules.Match
 	key        aggregate.Key
 
@@ -59,6 +61,7 @@ type aggregator struct {
 	pipelineExec, pipelineDur, termination *tableDef
 	agentExec, agentDur                    *tableDef
 	llmCalls, llmTokens, llmDur            *tableDef
+	llmCost, llmUnpriced                   *tableDef
 	dbDur, dbQueries                       *tableDef
 	httpRequests, httpDur                  *tableDef
 	interrupt                              *tableDef
@@ -71,6 +74,12 @@ type aggregator struct {
 	exemplars exemplarPolicy
 	// traces gives the trace completeness counts; nil without a sampling face.
 	traces completenessSource
+	// attribution is the tail sampler's observer that attributes LLM spend to
+	// pipelines and agents; nil when metrics.llm_cost.attribution is false.
+	// Its tables fill only when a tail-mode sampling face feeds it.
+	attribution *attributor
+	// dailyBudget is served as a gauge when > 0.
+	dailyBudget float64
 	// start is the start time of the families not held in tables.
 	start pcommon.Timestamp
 	// invalid logs the spans dropped for an all-zero id.
@@ -82,11 +91,22 @@ func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, logger *za
 	if err != nil {
 		return nil, err
 	}
+	prices, err := cfg.LLMCost.compilePrices()
+	if err != nil {
+		return nil, err
+	}
 	a := &aggregator{
-		tb: tb, now: now, classifier: classifier, match: new(rules.Match),
-		cache:   newSpanCache(max(4*cfg.SeriesLimit, 1024)),
-		start:   pcommon.NewTimestampFromTime(now()),
-		invalid: invalidSpans{logger: logger},
+		tb: tb, now: now, classifier: classifier, prices: prices, match: new(rules.Match),
+		dailyBudget: cfg.LLMCost.DailyBudgetUSD,
+		cache:       newSpanCache(max(4*cfg.SeriesLimit, 1024)),
+		start:       pcommon.NewTimestampFromTime(now()),
+		invalid:     invalidSpans{logger: logger},
+	}
+	if cfg.LLMCost.Attribution {
+		a.attribution, err = newAttributor(cfg, prices, func() pcommon.Timestamp { return pcommon.NewTimestampFromTime(now()) })
+		if err != nil {
+			return nil, err
+		}
 	}
 	def := func(ft familyTable) *tableDef {
 		td := newTableDef(ft, cfg, classifier)
@@ -99,6 +119,7 @@ func newAggregator(cfg *MetricsConfig, tb *metadata.TelemetryBuilder, logger *za
 	a.pipelineExec, a.pipelineDur, a.termination = def(pipelineExecutions), def(pipelineDuration), def(terminations)
 	a.agentExec, a.agentDur = def(agentExecutions), def(agentDuration)
 	a.llmCalls, a.llmTokens, a.llmDur = def(llmCalls), def(llmTokens), def(llmDuration)
+	a.llmCost, a.llmUnpriced = def(llmCost), def(llmUnpriced)
 	a.dbDur, a.dbQueries = def(dbDuration), def(dbQueries)
 	a.httpRequests, a.httpDur = def(httpRequests), def(httpDuration)
 	a.interrupt = def(interrupts)
@@ -161,6 +182,11 @@ func (a *aggregator) registerTelemetry() error {
 	return a.tb.RegisterConnectorJeevesSeriesActiveCallback(func(_ context.Context, o metric.Int64Observer) error {
 		for _, td := range a.tables {
 			o.Observe(td.active.Load(), td.attrs)
+		}
+		if a.attribution != nil && a.attribution.fed.Load() {
+			for _, td := range a.attribution.tables {
+				o.Observe(td.active.Load(), td.attrs)
+			}
 		}
 		return nil
 	})
@@ -267,6 +293,11 @@ func (a *aggregator) consumeFamily(span ptrace.Span, ent *spanEntry, seconds flo
 			a.series(a.llmTokens, ent, slotLLMOutputTokens, tokensOutput, now).Add(n)
 		}
 		a.observe(a.series(a.llmDur, ent, slotLLMDuration, "", now), seconds, span)
+		if cost, ok := callCost(span.Attributes(), a.prices, m); ok {
+			a.series(a.llmCost, ent, slotLLMCost, "", now).AddFloat(cost)
+		} else {
+			a.series(a.llmUnpriced, ent, slotLLMUnpriced, "", now).Add(1)
+		}
 	case rules.FamilyDB:
 		a.observe(a.series(a.dbDur, ent, slotDBDuration, "", now), seconds, span)
 		a.series(a.dbQueries, ent, slotDBQueries, "", now).Add(1)
@@ -342,6 +373,13 @@ func (a *aggregator) collect(ctx context.Context) pmetric.Metrics {
 			appendCompleteness(sm.Metrics(), c, a.start, now)
 		}
 	}
+	if a.dailyBudget > 0 {
+		appendDailyBudget(sm.Metrics(), a.dailyBudget, now)
+	}
+	var attributed [][2]int64
+	if a.attribution != nil {
+		attributed = a.attribution.appendTo(sm.Metrics(), now)
+	}
 	if moved {
 		// Series moved: the cached references are stale. Service ids are not
 		// series references and stay valid.
@@ -355,6 +393,15 @@ func (a *aggregator) collect(ctx context.Context) pmetric.Metrics {
 		}
 		if deltas[i].expired > 0 {
 			a.tb.ConnectorJeevesSeriesExpired.Add(ctx, deltas[i].expired, td.attrs)
+		}
+	}
+	for i, c := range attributed {
+		td := a.attribution.tables[i]
+		if c[0] > 0 {
+			a.tb.ConnectorJeevesSpansOverflowed.Add(ctx, c[0], td.attrs)
+		}
+		if c[1] > 0 {
+			a.tb.ConnectorJeevesSeriesExpired.Add(ctx, c[1], td.attrs)
 		}
 	}
 	if sm.Metrics().Len() == 0 {

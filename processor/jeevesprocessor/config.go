@@ -6,10 +6,12 @@ package jeevesprocessor // import "github.com/jeeves/otelcol-jeeves/processor/je
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
 )
@@ -50,6 +52,28 @@ type MetricsConfig struct {
 	// Rules are evaluated before the default Jeeves rules; a rule named like a
 	// default rule replaces it, and `disabled: true` removes it. Empty by default.
 	Rules []rules.Rule `mapstructure:"rules"`
+	// LLMCost configures what LLM calls cost and whom the cost is attributed to.
+	LLMCost LLMCostConfig `mapstructure:"llm_cost"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// LLMCostConfig configures the LLM cost families (issue 14).
+type LLMCostConfig struct {
+	// Prices are USD per 1M tokens per provider and model; a model matches an
+	// exact entry first, then the longest `prefix*` entry of its provider.
+	// Calls whose span carries jeeves.llm.cost_usd use that instead. Empty by
+	// default: only such spans are priced, the others are counted unpriced.
+	Prices []pricing.Price `mapstructure:"prices"`
+	// Attribution emits the per-pipeline and per-agent token and cost families
+	// in tail mode, computed from each whole trace when it is decided.
+	// Default true; head mode has no whole traces and ignores it.
+	Attribution bool `mapstructure:"attribution"`
+	// DailyBudgetUSD, when > 0, is served as the gauge jeeves.llm.daily_budget_usd
+	// for the budget alert to compare the day's spend with. Default 0: no gauge,
+	// so the alert has nothing to fire on. Must be >= 0.
+	DailyBudgetUSD float64 `mapstructure:"daily_budget_usd"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -97,6 +121,7 @@ func createDefaultConfig() component.Config {
 			SeriesExpiration: 10 * time.Minute,
 			SPM:              SPMConfig{Enabled: true},
 			Exemplars:        ExemplarsConfig{Enabled: true, MaxPerDataPoint: 5},
+			LLMCost:          LLMCostConfig{Attribution: true},
 		},
 		Sampling: sampler.DefaultConfig(),
 	}
@@ -124,6 +149,12 @@ func (cfg *Config) Validate() error {
 	if _, err := m.compileRules(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := m.LLMCost.compilePrices(); err != nil {
+		errs = append(errs, err)
+	}
+	if b := m.LLMCost.DailyBudgetUSD; b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
+		errs = append(errs, fmt.Errorf("metrics.llm_cost.daily_budget_usd must be a finite amount >= 0 (0: no budget), got %v", b))
+	}
 	if err := cfg.Sampling.Check(); err != nil {
 		errs = append(errs, err)
 	}
@@ -138,4 +169,9 @@ func (m *MetricsConfig) compileRules() (*rules.Classifier, error) {
 		dims[name] = f.Dimensions
 	}
 	return rules.Compile(rules.MergeRules(rules.DefaultRules(), m.Rules), dims)
+}
+
+// compilePrices validates and compiles the price table.
+func (c *LLMCostConfig) compilePrices() (*pricing.Table, error) {
+	return pricing.Compile("metrics.llm_cost.prices", c.Prices)
 }

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/rules"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
 )
@@ -118,6 +119,24 @@ func TestLoadConfig(t *testing.T) {
 				"metrics.exemplars.max_per_data_point must be in [1, 100] when exemplars are enabled, got 500",
 		},
 		{
+			id: component.NewIDWithName(metadata.Type, "llm_cost"),
+			want: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				p := func(v float64) *float64 { return &v }
+				cfg.Metrics.LLMCost.Prices = []pricing.Price{
+					{Provider: "openai", Model: "gpt-4o", Input: p(2.5), Output: p(10), CachedInput: p(1.25)},
+					{Provider: "anthropic", Model: "claude-sonnet*", Input: p(3), Output: p(15)},
+				}
+				return cfg
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "invalid_llm_cost"),
+			wantErr: "metrics.llm_cost.prices[0] (openai/gpt-4o).input must be a finite price >= 0 (USD per 1M tokens), got -2.5\n" +
+				"metrics.llm_cost.prices[1] (anthropic/claude-sonnet*).output is required (USD per 1M tokens)\n" +
+				"metrics.llm_cost.daily_budget_usd must be a finite amount >= 0 (0: no budget), got -5",
+		},
+		{
 			id: component.NewIDWithName(metadata.Type, "invalid_rules"),
 			wantErr: "metrics.families: unknown family \"queue\", want one of pipeline, agent, llm, db, interrupt, http\n" +
 				"metrics.rules[0] (catch_all) needs span_names or when, otherwise it matches every span\n" +
@@ -163,6 +182,7 @@ func TestCreateDefaultConfig(t *testing.T) {
 			SeriesExpiration: 10 * time.Minute,
 			SPM:              SPMConfig{Enabled: true},
 			Exemplars:        ExemplarsConfig{Enabled: true, MaxPerDataPoint: 5},
+			LLMCost:          LLMCostConfig{Attribution: true},
 		},
 		Sampling: sampler.Config{
 			Percentage:        10,

@@ -83,6 +83,14 @@ var (
 		HistName: "jeeves.llm.duration", HistUnit: "s", HistDescription: "LLM inference call durations.",
 		Bounds: []float64{0.1, 0.5, 1, 2, 5, 10, 30, 60},
 	}, aliases: map[string]alias{"jeeves.llm.duration": {"jeeves.llm.provider.duration", "LLM provider call durations (the series of jeeves.llm.duration)."}}}
+	llmCost = familyTable{family: rules.FamilyLLM, fields: []int{rules.LLMProvider, rules.LLMModel}, spec: aggregate.Spec{
+		SumName: "jeeves.llm.cost_usd", SumUnit: "{USD}", FloatSum: true,
+		SumDescription: "LLM spend in US dollars by provider and model: jeeves.llm.cost_usd where the span carries it, else its tokens at the configured price.",
+	}}
+	llmUnpriced = familyTable{family: rules.FamilyLLM, fields: []int{rules.LLMProvider, rules.LLMModel}, spec: aggregate.Spec{
+		SumName: "jeeves.llm.cost.unpriced_calls", SumUnit: "{call}",
+		SumDescription: "LLM calls with neither a jeeves.llm.cost_usd attribute nor a configured price: their cost is missing from jeeves.llm.cost_usd.",
+	}}
 	dbDuration = familyTable{family: rules.FamilyDB, fields: []int{rules.DBOperation}, spec: aggregate.Spec{
 		HistName: "jeeves.db.query.duration", HistUnit: "s", HistDescription: "Database query durations by operation.",
 		Bounds: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1},
@@ -116,6 +124,8 @@ const (
 	slotLLMInputTokens  = 1
 	slotLLMOutputTokens = 2 // same table as slotLLMInputTokens
 	slotLLMDuration     = 3
+	slotLLMCost         = 4
+	slotLLMUnpriced     = 5
 
 	slotDBDuration = 0
 	slotDBQueries  = 1
@@ -126,7 +136,7 @@ const (
 	slotInterrupts = 0
 
 	// numSlots is the most series a span of one family updates.
-	numSlots = 4
+	numSlots = 6
 )
 
 // Token types, the values of llmTokens' trailing label.

@@ -130,6 +130,7 @@ func TestFloodStaysBounded(t *testing.T) {
 		{Attributes: attribute.NewSet(attribute.String("metric", "jeeves.llm.calls")), Value: beyond},
 		{Attributes: attribute.NewSet(attribute.String("metric", "jeeves.llm.tokens")), Value: beyond},
 		{Attributes: attribute.NewSet(attribute.String("metric", "jeeves.llm.duration")), Value: beyond},
+		{Attributes: attribute.NewSet(attribute.String("metric", "jeeves.llm.cost.unpriced_calls")), Value: beyond}, // no price configured, no cost attribute
 	}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualConnectorJeevesSpansSeen(t, h.tel, []metricdata.DataPoint[int64]{{Value: total}}, metricdatatest.IgnoreTimestamp())
 

@@ -174,6 +174,9 @@ func (c *jeevesConnector) linkExemplars() {
 	if c.metrics != nil && c.sampling != nil {
 		c.metrics.agg.setExemplarPolicy(c.sampling.sampler)
 		c.metrics.agg.setCompletenessSource(c.sampling.sampler)
+		if att := c.metrics.agg.attribution; att != nil {
+			att.fed.Store(c.sampling.sampler.SetObserver(att))
+		}
 	}
 }
 

@@ -47,6 +47,8 @@ func TestPrometheusExporterNames(t *testing.T) {
 		"jeeves_llm_provider_calls_total":                  {"model", "provider", "status"},
 		"jeeves_llm_provider_duration_seconds_bucket":      {"model", "provider"},
 		"jeeves_termination_total":                         {"pipeline", "reason"},
+		"jeeves_llm_cost_usd_total":                        {"model", "provider"},
+		"jeeves_llm_cost_unpriced_calls_total":             {"model", "provider"},
 		"traces_span_metrics_calls_total":                  {"service_name", "span_kind", "span_name", "status_code"},
 		"traces_span_metrics_duration_milliseconds_bucket": {"service_name", "span_kind", "span_name", "status_code"},
 	}

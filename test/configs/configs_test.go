@@ -38,7 +38,7 @@ func tool(t *testing.T, name string, args ...string) string {
 func TestPrometheusConfigAndRules(t *testing.T) {
 	tool(t, "promtool", "check", "config", "prometheus/prometheus.yml")
 	tool(t, "promtool", "check", "config", "prometheus/prometheus-tls.yml")
-	tool(t, "promtool", "check", "rules", "prometheus/rules/slo.rules.yml", "prometheus/rules/alerts.rules.yml", "prometheus/rules/router.rules.yml")
+	tool(t, "promtool", "check", "rules", "prometheus/rules/slo.rules.yml", "prometheus/rules/alerts.rules.yml", "prometheus/rules/router.rules.yml", "prometheus/rules/llm-cost.rules.yml")
 }
 
 // The rule unit tests fire each alert on data that crosses its threshold and not on data below it,

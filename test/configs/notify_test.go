@@ -390,9 +390,10 @@ func computeNotifyTimes(t *testing.T, tm timing, files []rulesFile) (map[string]
 // isBudgetAlert: the SLO burn-rate alerts read the recorded error ratios. They page on how fast the
 // 30-day budget goes, not on an incident's start: a burn just over 14.4× has to last the whole hour
 // before it has spent 2% of the budget, so their worst case is the long window by design. The
-// 5-minute target is held by the incident alerts (collector down, LLM provider failing).
+// 5-minute target is held by the incident alerts (collector down, LLM provider failing). The LLM
+// daily budget alert is one too: spend just over budget/24 h needs the whole 24 h window.
 func isBudgetAlert(a alertRule) bool {
-	return strings.Contains(a.Expr, "jeeves_slo:error_ratio:")
+	return strings.Contains(a.Expr, "jeeves_slo:error_ratio:") || strings.Contains(a.Expr, "jeeves_llm_daily_budget_usd")
 }
 
 // Every critical alert that pages on an incident notifies within 5 minutes of it starting, computed

@@ -85,7 +85,8 @@ func servedFamilies(fams map[string]*dto.MetricFamily) map[string][]string {
 func TestMetricsDocMatchesExposition(t *testing.T) {
 	kernel := commbustest.StartKernel(t, "127.0.0.1:0")
 	sink := startTraceSink(t, false)
-	env := map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr, "JEEVES_COMMBUS_ENDPOINT": kernel.Addr()}
+	// A daily LLM budget, so that its gauge (served only when one is set) is checked too.
+	env := map[string]string{"JAEGER_OTLP_ENDPOINT": sink.Addr, "JEEVES_COMMBUS_ENDPOINT": kernel.Addr(), "JEEVES_LLM_DAILY_BUDGET_USD": "250"}
 	for k, v := range fastFlush {
 		env[k] = v
 	}

@@ -106,3 +106,6 @@ func (h *head) Stats() Stats {
 
 // Completeness is not known in head mode: spans are decided one by one, never as a trace.
 func (h *head) Completeness() (Completeness, bool) { return Completeness{}, false }
+
+// SetObserver is ignored: head mode decides span by span and sees no whole trace.
+func (*head) SetObserver(DecisionObserver) bool { return false }

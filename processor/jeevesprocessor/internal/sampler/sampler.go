@@ -36,6 +36,9 @@ type Sampler interface {
 	// Completeness returns the counts of complete and broken decided traces, and false when the
 	// mode does not see whole traces (head).
 	Completeness() (Completeness, bool)
+	// SetObserver installs the observer of decided traces before the first Consume and reports
+	// whether the mode will call it (head: no whole traces, ignored, false). nil removes it.
+	SetObserver(o DecisionObserver) bool
 }
 
 // New returns the sampler for cfg.Mode; cfg must pass Check. clock gives the arrival time of spans

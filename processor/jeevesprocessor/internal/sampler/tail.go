@@ -34,6 +34,7 @@ type tail struct {
 	spans              int
 	stats              Stats
 	complete           completeness
+	observer           DecisionObserver // nil: none
 }
 
 // holder is a shared copy of an incoming resource (or scope): every buffered span that came in
@@ -173,7 +174,7 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 		}
 	}
 	if rule, ok := t.cache.get(id); ok {
-		t.late(span, raw, in, rule, out)
+		t.late(span, rs.Resource(), raw, in, rule, out)
 		return
 	}
 	est := EstimateSpanBytes(span)
@@ -183,7 +184,7 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 	e, ok := t.makeRoom(id, est, rs, ss, *rh, *sh, out)
 	if !ok {
 		rule, _ := t.cache.get(id)
-		t.late(span, raw, in, rule, out)
+		t.late(span, rs.Resource(), raw, in, rule, out)
 		return
 	}
 	t.ensureHolders(rs, ss, rh, sh)
@@ -290,7 +291,10 @@ func (t *tail) forcedVictim() *traceEntry {
 
 // late applies a cached decision to a span of an already decided trace: a kept one is copied into
 // out and annotated there.
-func (t *tail) late(span ptrace.Span, raw string, in incoming, rule Rule, out *output) {
+func (t *tail) late(span ptrace.Span, res pcommon.Resource, raw string, in incoming, rule Rule, out *output) {
+	if t.observer != nil {
+		t.observer.ObserveLateSpan(span, res)
+	}
 	if rule == RuleNone {
 		t.stats.LateSpansDropped++
 		return
@@ -400,6 +404,9 @@ func (t *tail) rule(e *traceEntry) Rule {
 func (t *tail) decide(e *traceEntry, out *output) {
 	r := t.rule(e)
 	t.complete.record(e)
+	if t.observer != nil {
+		t.observer.ObserveTrace(Trace{e})
+	}
 	e.decided = true
 	t.unlinkAge(e)
 	t.unlinkRoot(e)
@@ -570,4 +577,12 @@ func (t *tail) Completeness() (Completeness, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.complete.snapshot(), true
+}
+
+// SetObserver installs the observer of decided traces and late spans.
+func (t *tail) SetObserver(o DecisionObserver) bool {
+	t.mu.Lock()
+	t.observer = o
+	t.mu.Unlock()
+	return true
 }
