@@ -137,15 +137,7 @@ func TestCommbusAbsentKernelIsQuiet(t *testing.T) {
 // answered as a kernel would, other methods get the protocol's error codes, and the published
 // lifecycle comes out as the same exact metrics.
 func TestCommbusListenEndToEnd(t *testing.T) {
-	listen := freePort(t)
-	env := map[string]string{"JEEVES_COMMBUS_ENDPOINT": freePort(t)}
-	for k, v := range fastFlush {
-		env[k] = v
-	}
-	c := startCollector(t, collectorOptions{
-		Env:       env,
-		Overrides: []string{"yaml:receivers::commbus::listen::endpoint: " + listen},
-	})
+	c, listen := startListeningCollector(t)
 	pub, err := commbustest.Dial(listen)
 	if err != nil {
 		t.Fatal(err)
@@ -177,15 +169,7 @@ func TestCommbusListenEndToEnd(t *testing.T) {
 // default 8 per-address slots and are refused beyond them; a real publisher from another address
 // (127.0.0.2) is still served and its event counted.
 func TestCommbusIdleFloodLeavesPublisherServed(t *testing.T) {
-	listen := freePort(t)
-	env := map[string]string{"JEEVES_COMMBUS_ENDPOINT": freePort(t)}
-	for k, v := range fastFlush {
-		env[k] = v
-	}
-	c := startCollector(t, collectorOptions{
-		Env:       env,
-		Overrides: []string{"yaml:receivers::commbus::listen::endpoint: " + listen},
-	})
+	c, listen := startListeningCollector(t)
 	const idle, perAddress = 200, 8
 	for range idle {
 		conn, err := commbustest.DialFrom(listen, "127.0.0.1")
@@ -221,4 +205,20 @@ func TestCommbusIdleFloodLeavesPublisherServed(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// startListeningCollector runs the binary with the CommBus listener on a free port (returned) and the
+// subscription pointed at a port nothing listens on, flushing metrics fast.
+func startListeningCollector(t *testing.T) (*collector, string) {
+	t.Helper()
+	listen := freePort(t)
+	env := map[string]string{"JEEVES_COMMBUS_ENDPOINT": freePort(t)}
+	for k, v := range fastFlush {
+		env[k] = v
+	}
+	c := startCollector(t, collectorOptions{
+		Env:       env,
+		Overrides: []string{"yaml:receivers::commbus::listen::endpoint: " + listen},
+	})
+	return c, listen
 }

@@ -1,21 +1,10 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -245,40 +234,13 @@ func TestHealthMemoryLimiterRefusing(t *testing.T) {
 	}
 }
 
-// selfSignedCert writes a self-signed certificate for 127.0.0.1 into dir and returns its path and
-// a server config serving it.
-func selfSignedCert(t *testing.T, dir, name string) (string, *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name+".pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-}
-
 // The kernel's certificate does not verify against subscribe.tls: a configuration no retry fixes.
 // receiver:commbus reports StatusPermanentError at once, /status answers 500 at once
 // (include_permanent_errors), liveness stays 200, and the receiver stops dialling.
 func TestHealthCommBusPermanentError(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	_, kernelTLS := selfSignedCert(t, dir, "kernel")
-	otherCA, _ := selfSignedCert(t, dir, "other")
+	kernelTLS := newTestCA(t, "kernel CA").serverTLS(t, "kernel")
+	otherCA := newTestCA(t, "other CA").writeCAFile(t, t.TempDir(), "other")
 	kernel := commbustest.StartKernelTLS(t, "127.0.0.1:0", kernelTLS)
 	c := startCollector(t, collectorOptions{
 		Env:       map[string]string{"JEEVES_COMMBUS_ENDPOINT": kernel.Addr()},
