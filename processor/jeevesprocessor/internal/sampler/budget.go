@@ -127,6 +127,7 @@ type keyState struct {
 	traces          float64
 	traceRate       float64
 	p               float64
+	measured        bool // the rates have seen one interval of traffic
 }
 
 type budget struct {
@@ -152,11 +153,13 @@ type budget struct {
 func newBudget(cfg Config, clock func() time.Time) *budget {
 	b := cfg.Budget
 	return &budget{
-		clock:     clock,
-		cap:       b.MaxKeptTracesPerSecond,
-		floorN:    b.FloorPerMinute,
-		target:    b.TargetSpansPerSecond,
-		alpha:     min(1, float64(budgetInterval)/float64(b.Window)),
+		clock:  clock,
+		cap:    b.MaxKeptTracesPerSecond,
+		floorN: b.FloorPerMinute,
+		target: b.TargetSpansPerSecond,
+		// The moving averages' time constant is a third of the window, so a step in the traffic
+		// is 95% absorbed one window later.
+		alpha:     min(1, 3*float64(budgetInterval)/float64(b.Window)),
 		basic:     cfg.Percentage / 100,
 		precision: cfg.Precision,
 		maxKeys:   b.MaxKeys,
@@ -204,6 +207,9 @@ func (b *budget) rollover(n int64) {
 	b.fixedRate = ((1-b.alpha)*b.fixedRate + b.alpha*b.fixedSpans*perSec) * decay
 	b.fixedSpans = 0
 	for _, ks := range b.keys {
+		if !ks.measured { // a new key starts from what it just did, not from 0
+			ks.spanRate, ks.traceRate, ks.measured = ks.spans*perSec, ks.traces*perSec, ks.traces > 0
+		}
 		ks.spanRate = ((1-b.alpha)*ks.spanRate + b.alpha*ks.spans*perSec) * decay
 		ks.traceRate = ((1-b.alpha)*ks.traceRate + b.alpha*ks.traces*perSec) * decay
 		ks.spans, ks.traces = 0, 0
