@@ -73,6 +73,49 @@ type Config struct {
 
 	// TraceList adds the per-trace list (TraceRecord) to the manifest.
 	TraceList bool
+
+	// Phases, when set, is a schedule that replaces Rate and ErrorRatio: each phase starts
+	// Rate×Duration traces at Rate per second with its own error ratio, one after the other (an
+	// error storm is steady, then 10× with 90% errors, then steady again). Traces must then equal
+	// PhaseTraces(). Trace plans carry their Offset in the schedule.
+	Phases []Phase
+}
+
+// Phase is one stretch of a phase schedule.
+type Phase struct {
+	// Rate is traces started per second; must be > 0.
+	Rate float64
+	// Duration of the phase; must be > 0.
+	Duration time.Duration
+	// ErrorRatio is the probability that a trace of the phase carries an error, in [0, 1].
+	ErrorRatio float64
+}
+
+// count is the number of traces the phase starts.
+func (p Phase) count() int { return int(p.Rate * p.Duration.Seconds()) }
+
+// PhaseTraces is the number of traces the phase schedule starts.
+func (c Config) PhaseTraces() int {
+	n := 0
+	for _, p := range c.Phases {
+		n += p.count()
+	}
+	return n
+}
+
+// phaseOf returns the start offset and error ratio of trace i under the phase schedule, and false
+// when there is none or i is beyond it.
+func (c Config) phaseOf(i int) (time.Duration, float64, bool) {
+	var at time.Duration
+	for _, p := range c.Phases {
+		n := p.count()
+		if i < n {
+			return at + time.Duration(float64(i)*float64(time.Second)/p.Rate), p.ErrorRatio, true
+		}
+		i -= n
+		at += p.Duration
+	}
+	return 0, 0, false
 }
 
 // Services names the services that own the generated spans. Each gets its own
@@ -166,6 +209,14 @@ func (c Config) Validate() error {
 	}
 	if c.Exporters < 1 || c.Exporters > MaxExporters {
 		errs = append(errs, fmt.Errorf("exporters must be in [1, %d], got %d", MaxExporters, c.Exporters))
+	}
+	for i, p := range c.Phases {
+		if !(p.Rate > 0) || p.Duration <= 0 || !(p.ErrorRatio >= 0 && p.ErrorRatio <= 1) {
+			errs = append(errs, fmt.Errorf("phases[%d] needs rate > 0, duration > 0 and error_ratio in [0, 1], got %v, %s, %v", i, p.Rate, p.Duration, p.ErrorRatio))
+		}
+	}
+	if len(c.Phases) > 0 && c.Traces != c.PhaseTraces() {
+		errs = append(errs, fmt.Errorf("traces must equal the phases' total %d when phases are set, got %d", c.PhaseTraces(), c.Traces))
 	}
 	if c.ExportTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("export_timeout must be > 0, got %s", c.ExportTimeout))

@@ -59,3 +59,32 @@ func TestValidateAcceptsBounds(t *testing.T) {
 		t.Fatalf("Validate() = %v", err)
 	}
 }
+
+func TestPhases(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Phases = []Phase{{Rate: 10, Duration: 2 * time.Second, ErrorRatio: 0}, {Rate: 100, Duration: time.Second, ErrorRatio: 1}}
+	cfg.Traces = 5
+	if err := cfg.Validate(); err == nil || err.Error() != "traces must equal the phases' total 120 when phases are set, got 5" {
+		t.Fatalf("got %v", err)
+	}
+	cfg.Traces = cfg.PhaseTraces()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	g := NewGenerator(cfg)
+	for i, want := range map[int]struct {
+		off   time.Duration
+		error bool
+	}{0: {0, false}, 19: {1900 * time.Millisecond, false}, 20: {2 * time.Second, true}, 119: {2990 * time.Millisecond, true}} {
+		p := g.Trace(i)
+		if p.Offset != want.off || p.Error != want.error {
+			t.Errorf("trace %d: offset %v error %v, want %v %v", i, p.Offset, p.Error, want.off, want.error)
+		}
+	}
+	bad := cfg
+	bad.Phases = []Phase{{Rate: 0, Duration: time.Second, ErrorRatio: 2}}
+	bad.Traces = 0
+	if err := bad.Validate(); err == nil {
+		t.Fatal("invalid phase accepted")
+	}
+}
