@@ -14,8 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/jeeves/otelcol-jeeves/internal/loadgen"
+	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/sampler"
 )
 
 // stormConfig is the loadgen error storm: 30 traces/s with 5% errors for 20 s, 60 s at 10× with
@@ -131,6 +133,26 @@ func TestBudgetLoadgenErrorStorm(t *testing.T) {
 	require.NotNil(t, st.Budget)
 	t.Logf("%d traces, %d spans; %d error traces, estimated %.0f from %d forwarded traces; decisions by reason %v",
 		manifest.Traces, manifest.Spans, manifest.Classes.Error, errEstimate, len(fwd), st.Budget.Decisions)
+
+	// Telemetry on :8888: decisions by reason equal the sampler's, and one probability per key.
+	dm, err := h.tel.GetMetric("otelcol_connector_jeeves_sampling_budget_decisions")
+	require.NoError(t, err)
+	byReason := map[string]int64{}
+	for _, dp := range dm.Data.(metricdata.Sum[int64]).DataPoints {
+		r, _ := dp.Attributes.Value("reason")
+		byReason[r.AsString()] = dp.Value
+	}
+	for _, r := range sampler.Reasons {
+		assert.Equal(t, int64(st.Budget.Decisions[r]), byReason[r.String()], r.String())
+	}
+	assert.Positive(t, byReason["capped"])
+	pm, err := h.tel.GetMetric("otelcol_connector_jeeves_sampling_budget_probability")
+	require.NoError(t, err)
+	probs := pm.Data.(metricdata.Gauge[float64]).DataPoints
+	assert.Len(t, probs, len(st.Budget.Probabilities))
+	for _, dp := range probs {
+		assert.True(t, dp.Value > 0 && dp.Value <= 1, "probability %v", dp.Value)
+	}
 
 	// RED: exact against the manifest, and the same as without a budget.
 	got := indexMetrics(h.last(t))

@@ -172,6 +172,9 @@ func newBudget(cfg Config, clock func() time.Time) *budget {
 // intervals that ended before it.
 func (b *budget) advance(end pcommon.Timestamp) {
 	t := int64(end)
+	if t == 0 { // spans without timestamps: the collector's clock
+		t = b.clock().UnixNano()
+	}
 	if t > b.now+maxClockSkew {
 		if c := b.clock().UnixNano(); t > c+maxClockSkew {
 			t = max(c, b.now)
