@@ -95,6 +95,8 @@ const (
 	UnknownPipeline = "unknown"
 	budgetInterval  = int64(time.Second)
 	floorWindow     = int64(time.Minute)
+	// keyIdle is how long a key without traffic is remembered (its gauge series then goes away).
+	keyIdle = int64(10 * time.Minute)
 	// maxClockSkew is how far ahead of the sampler's clock an end timestamp is believed.
 	maxClockSkew = int64(time.Minute)
 	// minElapsed is the fraction of an interval after which the current interval's count is
@@ -127,7 +129,8 @@ type keyState struct {
 	traces          float64
 	traceRate       float64
 	p               float64
-	measured        bool // the rates have seen one interval of traffic
+	measured        bool  // the rates have seen one interval of traffic
+	lastSeen        int64 // budget time of the key's last trace
 }
 
 type budget struct {
@@ -209,7 +212,11 @@ func (b *budget) rollover(n int64) {
 	decay := math.Pow(1-b.alpha, float64(n-1))
 	b.fixedRate = ((1-b.alpha)*b.fixedRate + b.alpha*b.fixedSpans*perSec) * decay
 	b.fixedSpans = 0
-	for _, ks := range b.keys {
+	for k, ks := range b.keys {
+		if b.now-ks.lastSeen > keyIdle {
+			delete(b.keys, k) // its rates have decayed to nothing; the floor starts again if it returns
+			continue
+		}
 		if !ks.measured { // a new key starts from what it just did, not from 0
 			ks.spanRate, ks.traceRate, ks.measured = ks.spans*perSec, ks.traces*perSec, ks.traces > 0
 		}
@@ -345,6 +352,7 @@ func (b *budget) decide(e *traceEntry, r Rule) cached {
 		pipeline = UnknownPipeline
 	}
 	ks := b.key(BudgetKey{Pipeline: pipeline, Outcome: o})
+	ks.lastSeen = b.now
 	spans := float64(e.spans)
 	if o != OutcomeOK {
 		b.seen[o]++

@@ -390,3 +390,17 @@ func TestBudgetConvergence(t *testing.T) {
 	}
 	t.Log("forwarded/sent spans/s per 10 s: ", b.String())
 }
+
+// TestBudgetIdleKeysForgotten: a key without traffic for keyIdle leaves the stats (and the gauge).
+func TestBudgetIdleKeysForgotten(t *testing.T) {
+	traffic := []budgetTrace{{n: 0, pipeline: "once", end: time.Second, spans: 1}}
+	for i := range uint64(12) {
+		traffic = append(traffic, budgetTrace{n: i + 1, pipeline: "busy", end: time.Duration(i+1) * time.Minute, spans: 1})
+	}
+	_, tl := runBudget(t, budgetConfig(BudgetConfig{MaxKeptTracesPerSecond: 10}), traffic[:10])
+	assert.Contains(t, tl.Stats().Budget.Probabilities, BudgetKey{"once", OutcomeOK}, "9 minutes idle")
+	_, tl = runBudget(t, budgetConfig(BudgetConfig{MaxKeptTracesPerSecond: 10}), traffic)
+	p := tl.Stats().Budget.Probabilities
+	assert.NotContains(t, p, BudgetKey{"once", OutcomeOK}, "11 minutes idle")
+	assert.Contains(t, p, BudgetKey{"busy", OutcomeOK})
+}
