@@ -404,3 +404,36 @@ func TestBudgetIdleKeysForgotten(t *testing.T) {
 	assert.NotContains(t, p, BudgetKey{"once", OutcomeOK}, "11 minutes idle")
 	assert.Contains(t, p, BudgetKey{"busy", OutcomeOK})
 }
+
+// TestBudgetConcurrent: Consume from several goroutines and Stats (the telemetry callbacks) at the
+// same time with a budget on; run with -race.
+func TestBudgetConcurrent(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	tl, err := newTail(budgetConfig(BudgetConfig{MaxKeptTracesPerSecond: 5, TargetSpansPerSecond: 50}), clock.Now)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	for g := range uint64(4) {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range uint64(300) {
+				n := g*1000 + i
+				tl.Consume(budgetTrace{n: n, pipeline: "p", end: time.Duration(n) * time.Millisecond, spans: 2, err: n%3 == 0}.traces())
+			}
+		}()
+	}
+	go func() {
+		defer func() { done <- struct{}{} }()
+		for range 100 {
+			_ = tl.Stats()
+		}
+	}()
+	for range 5 {
+		<-done
+	}
+	st := tl.Stats()
+	var decided uint64
+	for _, n := range st.Budget.Decisions {
+		decided += n
+	}
+	assert.Equal(t, uint64(1200), decided)
+}
