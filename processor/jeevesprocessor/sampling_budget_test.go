@@ -134,6 +134,32 @@ func TestBudgetLoadgenErrorStorm(t *testing.T) {
 	t.Logf("%d traces, %d spans; %d error traces, estimated %.0f from %d forwarded traces; decisions by reason %v",
 		manifest.Traces, manifest.Spans, manifest.Classes.Error, errEstimate, len(fwd), st.Budget.Decisions)
 
+	// The floor: every (pipeline, outcome) that ran in a minute has a stored trace of that minute
+	// (slow traces left out: the plan's Slow is the root's duration, the sampler's the trace's).
+	type keyMinute struct {
+		minute          int64
+		pipeline, class string
+	}
+	ran, stored := map[keyMinute]bool{}, map[keyMinute]bool{}
+	for _, p := range plans {
+		class := "ok"
+		switch {
+		case p.Error:
+			class = "error"
+		case p.Slow:
+			continue
+		}
+		k := keyMinute{planBase.Add(planEnd(p)).Unix() / 60, p.Pipeline, class}
+		ran[k] = true
+		if _, kept := fwd[pcommon.TraceID(p.TraceID)]; kept {
+			stored[k] = true
+		}
+	}
+	for k := range ran {
+		assert.True(t, stored[k], "no stored trace for %+v", k)
+	}
+	assert.GreaterOrEqual(t, len(ran), 8)
+
 	// Telemetry on :8888: decisions by reason equal the sampler's, and one probability per key.
 	dm, err := h.tel.GetMetric("otelcol_connector_jeeves_sampling_budget_decisions")
 	require.NoError(t, err)
