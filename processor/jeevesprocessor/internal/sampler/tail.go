@@ -73,7 +73,7 @@ type traceEntry struct {
 	rootPrev, rootNext  *traceEntry
 	inRootList, decided bool
 	hasError            bool  // with the other flags and spans, so the entry stays in the
-	spans               int32 // 176-byte size class
+	spans               int32 // 192-byte size class (176 before the budget's pipeline)
 	firstSeen, rootSeen int64
 	groups              []group
 	firstGroup          [1]group // backs groups while the trace came under one scope, saving an allocation
