@@ -115,8 +115,9 @@ const (
 type BudgetStats struct {
 	// Decisions counts decided traces by reason.
 	Decisions [numReasons]uint64
-	// Probabilities is the probability each key's next trace would be decided with (1 for a key
-	// whose traces are all kept), at most max keys entries.
+	// Probabilities is the probability each key's next trace would be decided with, as written
+	// into its th (rounded to the grid; 1 for a key whose traces are all kept), at most max keys
+	// entries.
 	Probabilities map[BudgetKey]float64
 }
 
@@ -411,14 +412,12 @@ func (b *budget) decide(e *traceEntry, r Rule) cached {
 func (b *budget) snapshot() *BudgetStats {
 	out := &BudgetStats{Decisions: b.stats.Decisions, Probabilities: make(map[BudgetKey]float64, len(b.keys))}
 	for k, ks := range b.keys {
-		var p float64
+		p := b.basic // sampling.percentage, stamped as configured
 		switch {
 		case k.Outcome != OutcomeOK:
-			p = b.capProbability(k.Outcome)
+			p = b.stampFor(level(b.capProbability(k.Outcome))).threshold.Probability()
 		case b.target > 0:
-			p = ks.p
-		default:
-			p = b.basic
+			p = b.stampFor(level(ks.p)).threshold.Probability()
 		}
 		out.Probabilities[k] = p
 	}
