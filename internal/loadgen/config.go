@@ -10,6 +10,9 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -92,7 +95,13 @@ type Phase struct {
 }
 
 // count is the number of traces the phase starts.
-func (p Phase) count() int { return int(p.Rate * p.Duration.Seconds()) }
+func (p Phase) count() int {
+	n := p.Rate * p.Duration.Seconds()
+	if !(n < maxPhaseTraces*10) { // NaN or absurd: beyond any bound, without overflowing int
+		return maxPhaseTraces * 10
+	}
+	return int(n)
+}
 
 // PhaseTraces is the number of traces the phase schedule starts.
 func (c Config) PhaseTraces() int {
@@ -223,3 +232,36 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ParsePhases reads a phase schedule written as comma-separated RATExDURATION@ERRORS items, e.g.
+// "30x20s@0.05,300x60s@0.9,30x20s@0.05": 30 traces/s for 20 s with 5% errors, and so on. Each
+// phase must be valid (rate > 0, duration > 0, error ratio in [0, 1]) and start at least one trace.
+func ParsePhases(s string) ([]Phase, error) {
+	var out []Phase
+	for i, item := range strings.Split(s, ",") {
+		rate, rest, ok1 := strings.Cut(strings.TrimSpace(item), "x")
+		dur, errs, ok2 := strings.Cut(rest, "@")
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("phase %d %q: want RATExDURATION@ERRORS, e.g. 300x60s@0.9", i, item)
+		}
+		var p Phase
+		var err error
+		if p.Rate, err = strconv.ParseFloat(rate, 64); err != nil || !(p.Rate > 0) || math.IsInf(p.Rate, 0) {
+			return nil, fmt.Errorf("phase %d %q: rate must be a positive number", i, item)
+		}
+		if p.Duration, err = time.ParseDuration(dur); err != nil || p.Duration <= 0 {
+			return nil, fmt.Errorf("phase %d %q: duration must be positive, like 60s", i, item)
+		}
+		if p.ErrorRatio, err = strconv.ParseFloat(errs, 64); err != nil || !(p.ErrorRatio >= 0 && p.ErrorRatio <= 1) {
+			return nil, fmt.Errorf("phase %d %q: error ratio must be in [0, 1]", i, item)
+		}
+		if n := p.count(); n < 1 || n > maxPhaseTraces {
+			return nil, fmt.Errorf("phase %d %q: must start between 1 and %d traces, got rate x duration = %d", i, item, maxPhaseTraces, n)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// maxPhaseTraces bounds one phase, so a typo cannot ask for a trillion traces.
+const maxPhaseTraces = 100_000_000
