@@ -10,7 +10,7 @@ WEBHOOK   := $(BIN)/jeeves-alert-webhook
 CONFIG    ?= configs/otelcol-jeeves.yaml
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build run test test-load check-dist generate-dist generate generate-k8s vet lint vuln race test-deps bench clean image-smoke bench-pipeline test-k8s
+.PHONY: all build run test test-load sampling-plot check-dist generate-dist generate generate-k8s vet lint vuln race test-deps bench clean image-smoke bench-pipeline test-k8s
 
 all: build
 
@@ -103,6 +103,10 @@ vet:
 ## bench: the component benchmarks quoted in the component READMEs.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./processor/... ./receiver/...
+
+## sampling-plot: the budget convergence test writes docs/sampling-budget.png (docs/sampling.md).
+sampling-plot:
+	JEEVES_BUDGET_PLOT=$(CURDIR)/docs/sampling-budget.png $(GO) test -count=1 -run TestBudgetConvergence ./processor/jeevesprocessor/internal/sampler/
 
 ## test-load: runs kept out of `make test` until they are reliable on a loaded machine (the
 ## 100,000-trace sampling run, the full queue store) and the 100,000-trace LLM cost run.

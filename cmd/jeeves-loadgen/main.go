@@ -58,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.cfg.TerminatedRatio, "terminated-ratio", o.cfg.TerminatedRatio, "share of pipelines ending terminated")
 	fs.Float64Var(&o.cfg.LaterGenRatio, "later-gen-ratio", o.cfg.LaterGenRatio, "share of traces in the later-generation Python shapes")
 	fs.BoolVar(&o.cfg.TraceList, "trace-ids", false, "include the per-trace list in the manifest")
+	phases := fs.String("phases", "", "a phase schedule RATExDURATION@ERRORS,... (e.g. 30x20s@0.05,300x60s@0.9,30x20s@0.05 for an error storm); replaces -rate, -error-ratio and -traces")
 	scenario := fs.String("scenario", "", "a named scenario (sets the failure ratios above; see README): "+scenarioNames())
 	fs.IntVar(&o.cfg.BatchSize, "batch-size", o.cfg.BatchSize, "spans per export request")
 	fs.IntVar(&o.cfg.Exporters, "exporters", o.cfg.Exporters, "concurrent export requests")
@@ -78,6 +79,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.scenario = sc
 		sc.Apply(&o.cfg)
+	}
+	if *phases != "" {
+		ps, err := loadgen.ParsePhases(*phases)
+		if err != nil {
+			return o, fmt.Errorf("-phases: %w", err)
+		}
+		o.cfg.Phases, o.cfg.Traces = ps, 0
+		o.cfg.Traces = o.cfg.PhaseTraces()
 	}
 	return o, o.cfg.Validate()
 }

@@ -163,6 +163,16 @@ func TestParseFlags(t *testing.T) {
 	if code := run([]string{"extra"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
 		t.Fatalf("exit %d for a stray argument, want 2", code)
 	}
+	o, err = parseFlags([]string{"-phases", "30x20s@0.05,300x60s@0.9"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.cfg.Phases) != 2 || o.cfg.Traces != 600+18000 {
+		t.Fatalf("phases: %+v, traces %d", o.cfg.Phases, o.cfg.Traces)
+	}
+	if _, err := parseFlags([]string{"-phases", "30x20s"}, &bytes.Buffer{}); err == nil || !strings.HasPrefix(err.Error(), "-phases: phase 0") {
+		t.Fatalf("bad -phases: %v", err)
+	}
 }
 
 // Writing the manifest to a device (here /dev/null) writes through it and leaves the device in

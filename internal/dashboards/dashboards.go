@@ -13,7 +13,7 @@
 //   - Jeeves / LLM provider health: is an LLM provider failing or slow, and what do the models
 //     cost in tokens?
 //   - Jeeves / Infrastructure: is the collector keeping up and within its bounds (spans accepted
-//     vs refused, exported vs failed, export queue, series overflow, forced sampling decisions,
+//     vs refused, exported vs failed, export queue, series overflow, forced sampling decisions, the sampling budget,
 //     CPU, memory, CommBus connections), and are the databases and their connection pools healthy?
 //   - Jeeves / Business: what did users get? Run and process outcomes, interrupts waiting on
 //     people, quotas hit, terminations, tokens spent, open processes.
@@ -306,6 +306,20 @@ var All = []Dashboard{
 			{
 				Title: "Sampler forced decisions by reason", Expr: sumBy("reason", rateOf("otelcol_connector_jeeves_sampling_forced_decisions")), Legend: "{{reason}}", Unit: "short",
 				Description: "Traces decided before decision_wait because the tail sampler hit sampling.max_traces or sampling.max_bytes: their late spans miss the decision.",
+			},
+			{
+				Title: "Sampling budget decisions by reason",
+				Expr: sumBy("reason", rateOf("otelcol_connector_jeeves_sampling_budget_decisions")) + " or " +
+					labelled(sumBy("", rateOf("otelcol_connector_jeeves_sampling_traces")), "reason", "budget off") + " * 0",
+				Legend: "{{reason}}", Unit: "short",
+				Description: "Traces per second decided under sampling.budget: error and slow kept within the cap, floor, sampled, capped (error/slow traces the cap dropped: the cap is active, stored traces carry th > 0) and dropped. A flat \"budget off\" line at 0 when no budget is configured. See docs/sampling.md.",
+			},
+			{
+				Title: "Sampling probability per budget key (lowest 10)",
+				Expr: "bottomk(10, otelcol_connector_jeeves_sampling_budget_probability) or " +
+					labelled(labelled(sumBy("", "otelcol_connector_jeeves_sampling_traces_in_memory"), "outcome", "off"), "pipeline", "budget") + " * 0 + 1",
+				Legend: "{{pipeline}} {{outcome}}", Unit: "percentunit",
+				Description: "The probability the next trace of each pipeline and outcome is kept with; a stored trace stands for 1/probability traces. Below 100% for error or slow, the cap is active. A flat \"budget off\" line at 100% when no budget is configured (tail mode).",
 			},
 			{Title: "Collector CPU (cores)", Expr: sumBy("instance", rateOf("otelcol_process_cpu_seconds")), Legend: "{{instance}}", Unit: "short"},
 			{Title: "Collector memory (RSS)", Expr: `max by (instance) (otelcol_process_memory_rss)`, Legend: "{{instance}}", Unit: "bytes"},

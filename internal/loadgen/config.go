@@ -10,6 +10,9 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,6 +76,55 @@ type Config struct {
 
 	// TraceList adds the per-trace list (TraceRecord) to the manifest.
 	TraceList bool
+
+	// Phases, when set, is a schedule that replaces Rate and ErrorRatio: each phase starts
+	// Rate×Duration traces at Rate per second with its own error ratio, one after the other (an
+	// error storm is steady, then 10× with 90% errors, then steady again). Traces must then equal
+	// PhaseTraces(). Trace plans carry their Offset in the schedule.
+	Phases []Phase
+}
+
+// Phase is one stretch of a phase schedule.
+type Phase struct {
+	// Rate is traces started per second; must be > 0.
+	Rate float64
+	// Duration of the phase; must be > 0.
+	Duration time.Duration
+	// ErrorRatio is the probability that a trace of the phase carries an error, in [0, 1].
+	ErrorRatio float64
+}
+
+// count is the number of traces the phase starts.
+func (p Phase) count() int {
+	n := p.Rate * p.Duration.Seconds()
+	if !(n < maxPhaseTraces*10) { // NaN or absurd: beyond any bound, without overflowing int
+		return maxPhaseTraces * 10
+	}
+	return int(n)
+}
+
+// PhaseTraces is the number of traces the phase schedule starts.
+func (c Config) PhaseTraces() int {
+	n := 0
+	for _, p := range c.Phases {
+		n += p.count()
+	}
+	return n
+}
+
+// phaseOf returns the start offset and error ratio of trace i under the phase schedule, and false
+// when there is none or i is beyond it.
+func (c Config) phaseOf(i int) (time.Duration, float64, bool) {
+	var at time.Duration
+	for _, p := range c.Phases {
+		n := p.count()
+		if i < n {
+			return at + time.Duration(float64(i)*float64(time.Second)/p.Rate), p.ErrorRatio, true
+		}
+		i -= n
+		at += p.Duration
+	}
+	return 0, 0, false
 }
 
 // Services names the services that own the generated spans. Each gets its own
@@ -167,8 +219,49 @@ func (c Config) Validate() error {
 	if c.Exporters < 1 || c.Exporters > MaxExporters {
 		errs = append(errs, fmt.Errorf("exporters must be in [1, %d], got %d", MaxExporters, c.Exporters))
 	}
+	for i, p := range c.Phases {
+		if !(p.Rate > 0) || p.Duration <= 0 || !(p.ErrorRatio >= 0 && p.ErrorRatio <= 1) {
+			errs = append(errs, fmt.Errorf("phases[%d] needs rate > 0, duration > 0 and error_ratio in [0, 1], got %v, %s, %v", i, p.Rate, p.Duration, p.ErrorRatio))
+		}
+	}
+	if len(c.Phases) > 0 && c.Traces != c.PhaseTraces() {
+		errs = append(errs, fmt.Errorf("traces must equal the phases' total %d when phases are set, got %d", c.PhaseTraces(), c.Traces))
+	}
 	if c.ExportTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("export_timeout must be > 0, got %s", c.ExportTimeout))
 	}
 	return errors.Join(errs...)
 }
+
+// ParsePhases reads a phase schedule written as comma-separated RATExDURATION@ERRORS items, e.g.
+// "30x20s@0.05,300x60s@0.9,30x20s@0.05": 30 traces/s for 20 s with 5% errors, and so on. Each
+// phase must be valid (rate > 0, duration > 0, error ratio in [0, 1]) and start at least one trace.
+func ParsePhases(s string) ([]Phase, error) {
+	var out []Phase
+	for i, item := range strings.Split(s, ",") {
+		rate, rest, ok1 := strings.Cut(strings.TrimSpace(item), "x")
+		dur, errs, ok2 := strings.Cut(rest, "@")
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("phase %d %q: want RATExDURATION@ERRORS, e.g. 300x60s@0.9", i, item)
+		}
+		var p Phase
+		var err error
+		if p.Rate, err = strconv.ParseFloat(rate, 64); err != nil || !(p.Rate > 0) || math.IsInf(p.Rate, 0) {
+			return nil, fmt.Errorf("phase %d %q: rate must be a positive number", i, item)
+		}
+		if p.Duration, err = time.ParseDuration(dur); err != nil || p.Duration <= 0 {
+			return nil, fmt.Errorf("phase %d %q: duration must be positive, like 60s", i, item)
+		}
+		if p.ErrorRatio, err = strconv.ParseFloat(errs, 64); err != nil || !(p.ErrorRatio >= 0 && p.ErrorRatio <= 1) {
+			return nil, fmt.Errorf("phase %d %q: error ratio must be in [0, 1]", i, item)
+		}
+		if n := p.count(); n < 1 || n > maxPhaseTraces {
+			return nil, fmt.Errorf("phase %d %q: must start between 1 and %d traces, got rate x duration = %d", i, item, maxPhaseTraces, n)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// maxPhaseTraces bounds one phase, so a typo cannot ask for a trillion traces.
+const maxPhaseTraces = 100_000_000

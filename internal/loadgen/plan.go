@@ -167,7 +167,10 @@ const (
 // Trace returns the plan of trace i. It depends only on the seed and i.
 func (g *Generator) Trace(i int) *TracePlan {
 	g.pcg.Seed(g.cfg.Seed, splitmix64(uint64(i)))
-	b := &builder{cfg: &g.cfg, r: g.r, t: &TracePlan{Index: i}}
+	b := &builder{cfg: &g.cfg, r: g.r, t: &TracePlan{Index: i}, errorRatio: g.cfg.ErrorRatio}
+	if off, ratio, ok := g.cfg.phaseOf(i); ok {
+		b.t.Offset, b.errorRatio = off, ratio
+	}
 	b.build()
 	return b.t
 }
@@ -175,6 +178,9 @@ func (g *Generator) Trace(i int) *TracePlan {
 // traceOffset spaces trace starts: at the configured rate, or 100 µs apart
 // when unthrottled.
 func (g *Generator) traceOffset(i int) time.Duration {
+	if off, _, ok := g.cfg.phaseOf(i); ok {
+		return off
+	}
 	if g.cfg.Rate > 0 {
 		return time.Duration(float64(i) * float64(time.Second) / g.cfg.Rate)
 	}
@@ -230,8 +236,10 @@ type agentPlan struct {
 
 type builder struct {
 	cfg *Config
-	r   *rand.Rand
-	t   *TracePlan
+	// errorRatio is cfg.ErrorRatio, or the trace's phase's.
+	errorRatio float64
+	r          *rand.Rand
+	t          *TracePlan
 
 	requestID  string
 	envelopeID string
@@ -275,7 +283,7 @@ func (b *builder) build() {
 		}
 	}
 	t.TraceID = tid
-	t.Error = b.chance(b.cfg.ErrorRatio)
+	t.Error = b.chance(b.errorRatio)
 	t.Slow = b.chance(b.cfg.SlowRatio)
 	t.Terminated = b.chance(b.cfg.TerminatedRatio)
 	laterGen := b.chance(b.cfg.LaterGenRatio)

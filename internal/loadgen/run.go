@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*Manifest,
 			break
 		}
 		off := g.traceOffset(i)
-		if cfg.Rate > 0 {
+		if cfg.Rate > 0 || len(cfg.Phases) > 0 {
 			if wait := time.Until(wallStart.Add(off)); wait > 0 {
 				if !sleepCtx(ctx, wait) {
 					break

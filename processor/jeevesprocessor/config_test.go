@@ -80,9 +80,26 @@ func TestLoadConfig(t *testing.T) {
 					DecisionWait: 10 * time.Second, RootSpanGrace: 500 * time.Millisecond,
 					LatencyThreshold: 5 * time.Second, KeepErrors: true,
 					MaxTraces: 20000, MaxBytes: 64 << 20, DecisionCacheSize: 50000,
+					Budget: sampler.DefaultConfig().Budget,
 				}
 				return cfg
 			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "sampling_budget"),
+			want: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				b := &cfg.Sampling.Budget
+				b.MaxKeptTracesPerSecond, b.TargetSpansPerSecond, b.FloorPerMinute = 50, 2000, 2
+				b.KeyAttributes, b.Window = []string{"workflow.name"}, time.Minute
+				return cfg
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "invalid_budget"),
+			wantErr: "sampling.budget.max_kept_traces_per_second must be 0 (no cap) or a positive number, got -1\n" +
+				"sampling.budget.floor_per_minute must not be negative, got -1\n" +
+				"sampling.budget.window must be at least 1s, got 10ms",
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "sampling_head"),
@@ -195,6 +212,12 @@ func TestCreateDefaultConfig(t *testing.T) {
 			MaxTraces:         50000,
 			MaxBytes:          256 << 20,
 			DecisionCacheSize: 100000,
+			Budget: sampler.BudgetConfig{ // off: neither a cap nor a target
+				FloorPerMinute: 1,
+				KeyAttributes:  []string{"jeeves.pipeline.name", "pipeline.name", "pipeline_name"},
+				Window:         30 * time.Second,
+				MaxKeys:        5000,
+			},
 		},
 	}, cfg)
 	require.NoError(t, confmap.Validate(cfg))

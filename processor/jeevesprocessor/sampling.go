@@ -40,7 +40,10 @@ type samplingState struct {
 }
 
 func newSamplingState(cfg *Config, set connector.Settings, next consumer.Traces, clock func() time.Time) (*samplingState, error) {
-	smp, err := sampler.New(cfg.Sampling, clock)
+	scfg := cfg.Sampling
+	// The budget's keys are bounded like every other per-label series the connector reports.
+	scfg.Budget.MaxKeys = cfg.Metrics.SeriesLimit
+	smp, err := sampler.New(scfg, clock)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,9 @@ var (
 	attrKeptProbability    = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "kept"), attribute.String("rule", "probability")))
 	attrKeptError          = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "kept"), attribute.String("rule", "error")))
 	attrKeptLatency        = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "kept"), attribute.String("rule", "latency")))
+	attrKeptFloor          = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "kept"), attribute.String("rule", "floor")))
+	attrDroppedError       = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "dropped"), attribute.String("rule", "error")))
+	attrDroppedLatency     = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "dropped"), attribute.String("rule", "latency")))
 	attrDroppedProbability = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "dropped"), attribute.String("rule", "probability")))
 	attrKept               = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "kept")))
 	attrDropped            = metric.WithAttributeSet(attribute.NewSet(attribute.String("decision", "dropped")))
@@ -30,8 +33,11 @@ var (
 // counts, buffer or cache: those series are left out rather than shown as 0.
 func registerSamplingTelemetry(tb *metadata.TelemetryBuilder, smp sampler.Sampler) error {
 	regs := registerSpanTelemetry(tb, smp)
-	if smp.Stats().PerTrace {
+	if st := smp.Stats(); st.PerTrace {
 		regs = append(regs, registerTraceTelemetry(tb, smp)...)
+		if st.Budget != nil {
+			regs = append(regs, registerBudgetTelemetry(tb, smp)...)
+		}
 	}
 	for _, err := range regs {
 		if err != nil {
@@ -50,6 +56,43 @@ func observeRules(o metric.Int64Observer, st sampler.Stats, pick func(sampler.Co
 		o.Observe(int64(pick(st.Kept.Latency)), attrKeptLatency)
 	}
 	o.Observe(int64(pick(st.Dropped.Probability)), attrDroppedProbability)
+	if st.Budget != nil { // only the budget keeps by the floor and drops errors and slow traces
+		o.Observe(int64(pick(st.Kept.Floor)), attrKeptFloor)
+		o.Observe(int64(pick(st.Dropped.Error)), attrDroppedError)
+		o.Observe(int64(pick(st.Dropped.Latency)), attrDroppedLatency)
+	}
+}
+
+// budgetReasonAttrs are the decisions series' attribute sets, by sampler.Reason.
+var budgetReasonAttrs = func() []metric.MeasurementOption {
+	out := make([]metric.MeasurementOption, len(sampler.Reasons))
+	for _, r := range sampler.Reasons {
+		out[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r.String())))
+	}
+	return out
+}()
+
+// registerBudgetTelemetry registers the budget's decisions by reason and the probability in force
+// per key (at most metrics.series_limit keys, the bound the sampler folds keys at).
+func registerBudgetTelemetry(tb *metadata.TelemetryBuilder, smp sampler.Sampler) []error {
+	return []error{
+		tb.RegisterConnectorJeevesSamplingBudgetDecisionsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			if b := smp.Stats().Budget; b != nil {
+				for _, r := range sampler.Reasons {
+					o.Observe(int64(b.Decisions[r]), budgetReasonAttrs[r])
+				}
+			}
+			return nil
+		}),
+		tb.RegisterConnectorJeevesSamplingBudgetProbabilityCallback(func(_ context.Context, o metric.Float64Observer) error {
+			if b := smp.Stats().Budget; b != nil {
+				for k, p := range b.Probabilities {
+					o.Observe(p, metric.WithAttributes(attribute.String("pipeline", k.Pipeline), attribute.String("outcome", k.Outcome.String())))
+				}
+			}
+			return nil
+		}),
+	}
 }
 
 func spanCount(c sampler.Counts) uint64  { return c.Spans }

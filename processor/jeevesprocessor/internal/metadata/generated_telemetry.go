@@ -28,6 +28,8 @@ type TelemetryBuilder struct {
 	meter                                       metric.Meter
 	mu                                          sync.Mutex
 	registrations                               []metric.Registration
+	ConnectorJeevesSamplingBudgetDecisions      metric.Int64ObservableCounter
+	ConnectorJeevesSamplingBudgetProbability    metric.Float64ObservableGauge
 	ConnectorJeevesSamplingBytesInMemory        metric.Int64ObservableGauge
 	ConnectorJeevesSamplingDecisionsCached      metric.Int64ObservableGauge
 	ConnectorJeevesSamplingEarlyDecisions       metric.Int64ObservableCounter
@@ -55,6 +57,36 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterConnectorJeevesSamplingBudgetDecisionsCallback sets callback for observable ConnectorJeevesSamplingBudgetDecisions metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingBudgetDecisionsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ConnectorJeevesSamplingBudgetDecisions, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingBudgetDecisions)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterConnectorJeevesSamplingBudgetProbabilityCallback sets callback for observable ConnectorJeevesSamplingBudgetProbability metric.
+func (builder *TelemetryBuilder) RegisterConnectorJeevesSamplingBudgetProbabilityCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.ConnectorJeevesSamplingBudgetProbability, obs: o})
+		return nil
+	}, builder.ConnectorJeevesSamplingBudgetProbability)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterConnectorJeevesSamplingBytesInMemoryCallback sets callback for observable ConnectorJeevesSamplingBytesInMemory metric.
@@ -232,6 +264,16 @@ func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
 	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
+type observerFloat64 struct {
+	embedded.Float64Observer
+	inst metric.Float64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerFloat64) Observe(value float64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveFloat64(oi.inst, value, opts...)
+}
+
 // Shutdown unregister all registered callbacks for async instruments.
 func (builder *TelemetryBuilder) Shutdown() {
 	builder.mu.Lock()
@@ -250,6 +292,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ConnectorJeevesSamplingBudgetDecisions, err = builder.meter.Int64ObservableCounter(
+		"otelcol_connector_jeeves_sampling_budget_decisions",
+		metric.WithDescription("Traces decided under sampling.budget, by reason (only when the budget is on). [Alpha]"),
+		metric.WithUnit("{trace}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorJeevesSamplingBudgetProbability, err = builder.meter.Float64ObservableGauge(
+		"otelcol_connector_jeeves_sampling_budget_probability",
+		metric.WithDescription("Probability the next trace of each budget key is kept with (1 is th:0); its adjusted count is the inverse. At most metrics.series_limit keys. [Alpha]"),
+		metric.WithUnit("1"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ConnectorJeevesSamplingBytesInMemory, err = builder.meter.Int64ObservableGauge(
 		"otelcol_connector_jeeves_sampling_bytes_in_memory",
 		metric.WithDescription("Estimated bytes of the spans buffered by the tail sampler; bounded by sampling.max_bytes. [Alpha]"),

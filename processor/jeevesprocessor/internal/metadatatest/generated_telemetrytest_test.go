@@ -20,6 +20,14 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	require.NoError(t, tb.RegisterConnectorJeevesSamplingBudgetDecisionsCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
+	require.NoError(t, tb.RegisterConnectorJeevesSamplingBudgetProbabilityCallback(func(_ context.Context, observer metric.Float64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterConnectorJeevesSamplingBytesInMemoryCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
@@ -69,6 +77,12 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ConnectorJeevesSpansInvalid.Add(context.Background(), 1)
 	tb.ConnectorJeevesSpansOverflowed.Add(context.Background(), 1)
 	tb.ConnectorJeevesSpansSeen.Add(context.Background(), 1)
+	AssertEqualConnectorJeevesSamplingBudgetDecisions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorJeevesSamplingBudgetProbability(t, testTel,
+		[]metricdata.DataPoint[float64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorJeevesSamplingBytesInMemory(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())

@@ -3,6 +3,7 @@ package sampler
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
@@ -55,9 +56,48 @@ type Config struct {
 	// follow its decision (about 64 bytes each, 6.4 MB at the default). Tail only. Default 100000;
 	// must be >= 1.
 	DecisionCacheSize int `mapstructure:"decision_cache_size"`
+	// Budget bounds what tail mode forwards per second (see BudgetConfig). Off by default.
+	Budget BudgetConfig `mapstructure:"budget"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// BudgetConfig is `sampling.budget`: a storage budget for tail mode. It is on when
+// max_kept_traces_per_second or target_spans_per_second is set; otherwise tail mode keeps every
+// error and slow trace and the configured percentage of the others, and the other keys here are
+// ignored. Rates are measured in span time (end timestamps), see budget.go.
+type BudgetConfig struct {
+	// MaxKeptTracesPerSecond caps the error and slow traces kept per second by this collector.
+	// Above it they are sampled, errors before slow traces, with an OTEP 235 threshold written to
+	// their tracestate, so each stands for 1/p traces. Default 0: no cap.
+	MaxKeptTracesPerSecond float64 `mapstructure:"max_kept_traces_per_second"`
+	// FloorPerMinute is how many traces of each key (pipeline × outcome) are kept every minute
+	// whatever the cap and the probability, with th:0. Default 1; 0 disables the floor.
+	FloorPerMinute int `mapstructure:"floor_per_minute"`
+	// KeyAttributes are the span attributes whose first value found on a trace's spans names its
+	// pipeline in the key. Default jeeves.pipeline.name, pipeline.name, pipeline_name (the
+	// attributes the RED metrics read); a trace with none is "unknown".
+	KeyAttributes []string `mapstructure:"key_attributes"`
+	// TargetSpansPerSecond makes the probability of traces that are neither errors nor slow adapt
+	// per key so that the spans forwarded (all rules together) approach it. Default 0: the fixed
+	// sampling.percentage.
+	TargetSpansPerSecond float64 `mapstructure:"target_spans_per_second"`
+	// Window is the span of the moving average the adaptive probability follows. Default 30s;
+	// at least 1s.
+	Window time.Duration `mapstructure:"window"`
+	// MaxKeys bounds the keys tracked; beyond it keys fold into the pipeline "_other". Not an
+	// operator key: the connector sets it to metrics.series_limit, the bound of every other
+	// per-label series it reports. Default 5000.
+	MaxKeys int `mapstructure:"-"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Enabled reports whether the budget applies.
+func (b BudgetConfig) Enabled() bool {
+	return b.MaxKeptTracesPerSecond > 0 || b.TargetSpansPerSecond > 0
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -73,6 +113,12 @@ func DefaultConfig() Config {
 		MaxTraces:         50000,
 		MaxBytes:          256 << 20,
 		DecisionCacheSize: 100000,
+		Budget: BudgetConfig{
+			FloorPerMinute: 1,
+			KeyAttributes:  []string{"jeeves.pipeline.name", "pipeline.name", "pipeline_name"},
+			Window:         30 * time.Second,
+			MaxKeys:        5000,
+		},
 	}
 }
 
@@ -116,5 +162,32 @@ func (c Config) Check() error {
 	if c.DecisionCacheSize < 1 {
 		errs = append(errs, fmt.Errorf("sampling.decision_cache_size must be at least 1, got %d", c.DecisionCacheSize))
 	}
+	errs = append(errs, c.Budget.check(c.Mode)...)
 	return errors.Join(errs...)
+}
+
+func (b BudgetConfig) check(mode Mode) []error {
+	var errs []error
+	if !(b.MaxKeptTracesPerSecond >= 0) || math.IsInf(b.MaxKeptTracesPerSecond, 0) {
+		errs = append(errs, fmt.Errorf("sampling.budget.max_kept_traces_per_second must be 0 (no cap) or a positive number, got %v", b.MaxKeptTracesPerSecond))
+	}
+	if !(b.TargetSpansPerSecond >= 0) || math.IsInf(b.TargetSpansPerSecond, 0) {
+		errs = append(errs, fmt.Errorf("sampling.budget.target_spans_per_second must be 0 (off) or a positive number, got %v", b.TargetSpansPerSecond))
+	}
+	if b.FloorPerMinute < 0 {
+		errs = append(errs, fmt.Errorf("sampling.budget.floor_per_minute must not be negative, got %d", b.FloorPerMinute))
+	}
+	if !b.Enabled() {
+		return errs
+	}
+	if b.Window < time.Second {
+		errs = append(errs, fmt.Errorf("sampling.budget.window must be at least 1s, got %v", b.Window))
+	}
+	if b.MaxKeys < 1 {
+		errs = append(errs, fmt.Errorf("sampling.budget max keys (metrics.series_limit) must be at least 1, got %d", b.MaxKeys))
+	}
+	if mode == ModeHead {
+		errs = append(errs, errors.New("sampling.budget needs sampling.mode tail (head mode decides spans, not traces)"))
+	}
+	return errs
 }

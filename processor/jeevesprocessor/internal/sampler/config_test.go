@@ -21,7 +21,14 @@ func TestDefaultConfig(t *testing.T) {
 		MaxTraces:         50000,
 		MaxBytes:          256 << 20,
 		DecisionCacheSize: 100000,
+		Budget: BudgetConfig{
+			FloorPerMinute: 1,
+			KeyAttributes:  []string{"jeeves.pipeline.name", "pipeline.name", "pipeline_name"},
+			Window:         30 * time.Second,
+			MaxKeys:        5000,
+		},
 	}, cfg)
+	assert.False(t, cfg.Budget.Enabled(), "the budget is opt-in")
 	require.NoError(t, cfg.Check())
 }
 
@@ -72,4 +79,15 @@ func TestConfigCheckPercentage(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Mode = ModeHead
 	assert.NoError(t, cfg.Check())
+}
+
+func TestConfigCheckBudget(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Mode = ModeHead
+	cfg.Budget = BudgetConfig{MaxKeptTracesPerSecond: -1, TargetSpansPerSecond: 5, FloorPerMinute: -1, Window: time.Millisecond}
+	assert.EqualError(t, cfg.Check(), `sampling.budget.max_kept_traces_per_second must be 0 (no cap) or a positive number, got -1
+sampling.budget.floor_per_minute must not be negative, got -1
+sampling.budget.window must be at least 1s, got 1ms
+sampling.budget max keys (metrics.series_limit) must be at least 1, got 0
+sampling.budget needs sampling.mode tail (head mode decides spans, not traces)`)
 }

@@ -72,5 +72,17 @@
 // shared by every buffered span that came with it and is reassembled per resource and scope in the
 // output (see BenchmarkBuffering for the comparison with one ptrace.Traces per trace).
 //
+// # Storage budget (tail, Config.Budget, opt-in)
+//
+// With a budget the decision of tail.rule passes through budget.decide (budget.go): the first
+// FloorPerMinute traces of each key (pipeline × outcome ok/error/slow) per minute are kept with th:0
+// (RuleFloor); error and slow traces above MaxKeptTracesPerSecond are sampled with the probability
+// cap/rate, errors first, their threshold written into tracestate like the probability rule's; with
+// TargetSpansPerSecond the other traces' probability adapts per key (moving averages, bounded steps).
+// Probabilities are rounded to 2^(-k/16), so thresholds take few values. Rates are in span time
+// (trace end timestamps), so the decisions depend only on the traffic and its order; every
+// probability is computed before the trace it applies to, so adjusted counts stay unbiased.
+// Stats.Budget reports decisions by reason and the probability per key.
+//
 // One mutex guards the tail sampler, and no method calls out while holding it.
 package sampler

@@ -31,14 +31,25 @@ func newBenchFace(b *testing.B, cfg Config, clk *fakeClock) benchFace {
 // Tick that decides the previous batch's traces once root_span_grace has passed (the trace ids are
 // renumbered between iterations, not timed). tracestate=vendor gives every span another vendor's
 // entry, so every kept span's tracestate is rewritten. heldB/span is the max_bytes estimate per
-// buffered span right after Consume.
+// buffered span right after Consume. mode=tail+budget is tail mode with sampling.budget on (a cap
+// of 100 traces/s and a target of 1,000 spans/s; the batch's spans all end at one time, so the
+// budget decides a whole batch in one interval).
 func BenchmarkSamplingFace(b *testing.B) {
 	const spans = 10000
-	for _, mode := range []Mode{ModeHead, ModeTail} {
+	for _, m := range []struct {
+		name   string
+		mode   Mode
+		budget bool
+	}{{"head", ModeHead, false}, {"tail", ModeTail, false}, {"tail+budget", ModeTail, true}} {
+		mode := m.mode
 		for _, tc := range []struct{ name, ts string }{{"empty", ""}, {"vendor", "vendor=x"}} {
-			b.Run("mode="+string(mode)+"/tracestate="+tc.name, func(b *testing.B) {
+			b.Run("mode="+m.name+"/tracestate="+tc.name, func(b *testing.B) {
 				cfg := DefaultConfig()
 				cfg.Mode = mode
+				if m.budget {
+					cfg.Budget.MaxKeptTracesPerSecond = 100
+					cfg.Budget.TargetSpansPerSecond = 1000
+				}
 				clk := &fakeClock{now: t0}
 				face := newBenchFace(b, cfg, clk)
 				src := benchBatch(spans, tc.ts)

@@ -121,7 +121,7 @@ func TestDecisionCacheBytesPerEntry(t *testing.T) {
 	base := heapInUse()
 	c := newDecisionCache(100000)
 	for i := range uint64(300000) {
-		c.put(testTraceID(i), RuleProbability)
+		c.put(testTraceID(i), cached{rule: RuleProbability})
 	}
 	per := (float64(heapInUse()) - float64(base)) / 100000
 	t.Logf("decision cache: %.1f B/entry", per)

@@ -15,7 +15,7 @@ const (
 	attrFixedBytes     = 64
 	eventFixedBytes    = 80
 	linkFixedBytes     = 112
-	traceFixedBytes    = 256 // our per-trace entry and its map slot
+	traceFixedBytes    = 272 // our per-trace entry (192 B) and its map slot
 	groupFixedBytes    = 112 // each resource/scope group of a trace (the first one too), with room for 8 spans
 	resourceFixedBytes = 96  // a shared copy of a resource, or of a scope
 )

@@ -12,6 +12,9 @@ const (
 	RuleError
 	// RuleLatency keeps a trace whose duration reaches the latency threshold (threshold th:0).
 	RuleLatency
+	// RuleFloor keeps one of the first sampling.budget.floor_per_minute traces of its key in a
+	// minute (threshold th:0). Only with a budget.
+	RuleFloor
 )
 
 // RuleAttribute is the span attribute tail mode sets on every kept span to the rule that kept its trace.
@@ -26,6 +29,8 @@ func (r Rule) String() string {
 		return "error"
 	case RuleLatency:
 		return "latency"
+	case RuleFloor:
+		return "floor"
 	default:
 		return "none"
 	}
@@ -42,6 +47,7 @@ type RuleCounts struct {
 	Probability Counts
 	Error       Counts
 	Latency     Counts
+	Floor       Counts
 }
 
 func (rc *RuleCounts) add(r Rule, spans int) {
@@ -51,6 +57,8 @@ func (rc *RuleCounts) add(r Rule, spans int) {
 		c = &rc.Error
 	case RuleLatency:
 		c = &rc.Latency
+	case RuleFloor:
+		c = &rc.Floor
 	default:
 		c = &rc.Probability
 	}
@@ -95,4 +103,7 @@ type Stats struct {
 	// CachedDecisions is the number of decisions remembered for late spans, bounded by
 	// decision_cache_size.
 	CachedDecisions int
+	// Budget is set when sampling.budget is on (tail mode): decisions by reason and the
+	// probability per key.
+	Budget *BudgetStats
 }

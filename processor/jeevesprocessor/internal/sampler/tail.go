@@ -24,6 +24,9 @@ type tail struct {
 	maxB    int64
 	prob    stamp
 	tick    time.Duration
+	// budget is nil unless sampling.budget is on; keyAttrs name the pipeline of its keys.
+	budget   *budget
+	keyAttrs []string
 
 	traces             map[pcommon.TraceID]*traceEntry
 	oldest, newest     *traceEntry // by first arrival
@@ -71,7 +74,7 @@ type traceEntry struct {
 	rootPrev, rootNext  *traceEntry
 	inRootList, decided bool
 	hasError            bool  // with the other flags and spans, so the entry stays in the
-	spans               int32 // 176-byte size class
+	spans               int32 // 192-byte size class (176 before the budget's pipeline)
 	firstSeen, rootSeen int64
 	groups              []group
 	firstGroup          [1]group // backs groups while the trace came under one scope, saving an allocation
@@ -83,6 +86,8 @@ type traceEntry struct {
 	// thresholds lists the buffered spans that arrived with a valid th, which the stamp at
 	// decision must compare with; nil for most traces.
 	thresholds *[]spanThreshold
+	// pipeline is the first budget key attribute found on the trace's spans (budget only).
+	pipeline string
 }
 
 // spanThreshold is the th a buffered span arrived with, read once on arrival: at decision, a span
@@ -108,18 +113,24 @@ func newTail(cfg Config, clock func() time.Time) (*tail, error) {
 	if clock == nil {
 		clock = time.Now
 	}
+	var b *budget
+	if cfg.Budget.Enabled() {
+		b = newBudget(cfg, clock)
+	}
 	return &tail{
-		clock:   clock,
-		wait:    int64(cfg.DecisionWait),
-		grace:   int64(cfg.RootSpanGrace),
-		latency: uint64(cfg.LatencyThreshold),
-		keepErr: cfg.KeepErrors,
-		maxTr:   cfg.MaxTraces,
-		maxB:    cfg.MaxBytes,
-		prob:    newStamp(th),
-		tick:    max(min(maxTickInterval, cfg.DecisionWait/4), time.Millisecond),
-		traces:  make(map[pcommon.TraceID]*traceEntry),
-		cache:   newDecisionCache(cfg.DecisionCacheSize),
+		budget:   b,
+		keyAttrs: cfg.Budget.KeyAttributes,
+		clock:    clock,
+		wait:     int64(cfg.DecisionWait),
+		grace:    int64(cfg.RootSpanGrace),
+		latency:  uint64(cfg.LatencyThreshold),
+		keepErr:  cfg.KeepErrors,
+		maxTr:    cfg.MaxTraces,
+		maxB:     cfg.MaxBytes,
+		prob:     newStamp(th),
+		tick:     max(min(maxTickInterval, cfg.DecisionWait/4), time.Millisecond),
+		traces:   make(map[pcommon.TraceID]*traceEntry),
+		cache:    newDecisionCache(cfg.DecisionCacheSize),
 	}, nil
 }
 
@@ -173,8 +184,8 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 			t.stats.MalformedTraceState++
 		}
 	}
-	if rule, ok := t.cache.get(id); ok {
-		t.late(span, rs.Resource(), raw, in, rule, out)
+	if d, ok := t.cache.get(id); ok {
+		t.late(span, rs.Resource(), raw, in, d, out)
 		return
 	}
 	est := EstimateSpanBytes(span)
@@ -183,8 +194,8 @@ func (t *tail) consumeSpan(span ptrace.Span, rs ptrace.ResourceSpans, ss ptrace.
 	}
 	e, ok := t.makeRoom(id, est, rs, ss, *rh, *sh, out)
 	if !ok {
-		rule, _ := t.cache.get(id)
-		t.late(span, rs.Resource(), raw, in, rule, out)
+		d, _ := t.cache.get(id)
+		t.late(span, rs.Resource(), raw, in, d, out)
 		return
 	}
 	t.ensureHolders(rs, ss, rh, sh)
@@ -291,16 +302,16 @@ func (t *tail) forcedVictim() *traceEntry {
 
 // late applies a cached decision to a span of an already decided trace: a kept one is copied into
 // out and annotated there.
-func (t *tail) late(span ptrace.Span, res pcommon.Resource, raw string, in incoming, rule Rule, out *output) {
+func (t *tail) late(span ptrace.Span, res pcommon.Resource, raw string, in incoming, d cached, out *output) {
 	if t.observer != nil {
 		t.observer.ObserveLateSpan(span, res)
 	}
-	if rule == RuleNone {
+	if d.rule == RuleNone {
 		t.stats.LateSpansDropped++
 		return
 	}
 	t.stats.LateSpansKept++
-	t.annotate(out.appendCopy(span), raw, in, rule)
+	t.annotate(out.appendCopy(span), raw, in, d)
 }
 
 func (e *traceEntry) findGroup(sh *scopeHolder) int {
@@ -373,6 +384,9 @@ func (t *tail) add(e *traceEntry, span ptrace.Span, in incoming, sh *scopeHolder
 			group: int32(gi), index: int32(e.groups[gi].spans.Len()), threshold: in.threshold,
 		})
 	}
+	if t.budget != nil && e.pipeline == "" {
+		e.pipeline = pipelineOf(span, t.keyAttrs)
+	}
 	if span.ParentSpanID().IsEmpty() && e.rootSeen == 0 {
 		e.rootSeen = now
 		if t.grace == 0 {
@@ -389,7 +403,7 @@ func (t *tail) rule(e *traceEntry) Rule {
 	if t.keepErr && e.hasError {
 		return RuleError
 	}
-	if t.latency > 0 && e.start != 0 && e.end > e.start && uint64(e.end-e.start) >= t.latency {
+	if t.slow(e) {
 		return RuleLatency
 	}
 	// The same decision as Head's, on what the whole trace said.
@@ -399,10 +413,33 @@ func (t *tail) rule(e *traceEntry) Rule {
 	return RuleNone
 }
 
+// slow reports whether the trace's duration reaches latency_threshold.
+func (t *tail) slow(e *traceEntry) bool {
+	return t.latency > 0 && e.start != 0 && e.end > e.start && uint64(e.end-e.start) >= t.latency
+}
+
+// pipelineOf returns the first of attrs set (non-empty) on span, else "".
+func pipelineOf(span ptrace.Span, attrs []string) string {
+	m := span.Attributes()
+	for _, a := range attrs {
+		if v, ok := m.Get(a); ok {
+			if s := v.AsString(); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
 // decide removes e from the buffer, remembers the decision and, when kept, moves its spans to out,
 // annotated.
 func (t *tail) decide(e *traceEntry, out *output) {
-	r := t.rule(e)
+	orig := t.rule(e)
+	d := cached{rule: orig}
+	if t.budget != nil {
+		d = t.budget.decide(e, orig)
+	}
+	r := d.rule
 	t.complete.record(e)
 	if t.observer != nil {
 		t.observer.ObserveTrace(Trace{e})
@@ -418,9 +455,12 @@ func (t *tail) decide(e *traceEntry, out *output) {
 		t.release(&g.scope.holder, n)
 		t.release(&g.scope.res.holder, n)
 	}
-	t.cache.put(e.id, r)
+	t.cache.put(e.id, d)
 	if r == RuleNone {
-		t.stats.Dropped.add(RuleProbability, int(e.spans))
+		if orig == RuleNone {
+			orig = RuleProbability
+		}
+		t.stats.Dropped.add(orig, int(e.spans)) // error or latency: dropped by the budget's cap
 		return
 	}
 	t.stats.Kept.add(r, int(e.spans))
@@ -440,7 +480,7 @@ func (t *tail) decide(e *traceEntry, out *output) {
 				thresholds = thresholds[1:]
 			}
 			span := spans.At(i)
-			t.annotate(span, span.TraceState().AsRaw(), in, r)
+			t.annotate(span, span.TraceState().AsRaw(), in, d)
 		}
 		spans.MoveAndAppendTo(out.scope(g.scope).Spans())
 	}
@@ -450,10 +490,13 @@ func (t *tail) decide(e *traceEntry, out *output) {
 
 // annotate marks a kept span (a copy that is ours) with the rule and the threshold that kept it. raw
 // is its tracestate and in what that says; only its th is used.
-func (t *tail) annotate(span ptrace.Span, raw string, in incoming, r Rule) {
-	span.Attributes().PutStr(RuleAttribute, r.String())
+func (t *tail) annotate(span ptrace.Span, raw string, in incoming, d cached) {
+	span.Attributes().PutStr(RuleAttribute, d.rule.String())
 	s := alwaysStamp
-	if r == RuleProbability {
+	switch {
+	case d.level != 0:
+		s = t.budget.stampFor(d.level)
+	case d.rule == RuleProbability:
 		s = t.prob
 	}
 	applyStamp(span.TraceState(), raw, in, s)
@@ -501,9 +544,9 @@ func (*tail) AdmitExemplar(pcommon.TraceID, string) bool { return true }
 // or whose decision has left the cache, reports decided false.
 func (t *tail) ExemplarDecision(id pcommon.TraceID) (keep, decided bool) {
 	t.mu.Lock()
-	r, ok := t.cache.get(id)
+	d, ok := t.cache.get(id)
 	t.mu.Unlock()
-	return ok && r != RuleNone, ok
+	return ok && d.rule != RuleNone, ok
 }
 
 // Stats returns a snapshot of the counters and of the buffer's size.
@@ -515,6 +558,9 @@ func (t *tail) Stats() Stats {
 	s.SpansInMemory = t.spans
 	s.BytesInMemory = t.bytes
 	s.CachedDecisions = t.cache.len()
+	if t.budget != nil {
+		s.Budget = t.budget.snapshot()
+	}
 	t.mu.Unlock()
 	return s
 }

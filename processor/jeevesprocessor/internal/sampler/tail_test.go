@@ -315,17 +315,17 @@ func TestTailDecisionCacheBound(t *testing.T) {
 func TestDecisionCacheRing(t *testing.T) {
 	c := newDecisionCache(3)
 	for i := range uint64(5) {
-		c.put(testTraceID(i), RuleError)
+		c.put(testTraceID(i), cached{rule: RuleError})
 	}
 	assert.Equal(t, 3, c.len())
 	for i := range uint64(5) {
 		_, ok := c.get(testTraceID(i))
 		assert.Equal(t, i >= 2, ok, "id %d", i)
 	}
-	c.put(testTraceID(4), RuleNone) // update in place, no eviction
+	c.put(testTraceID(4), cached{rule: RuleNone}) // update in place, no eviction
 	r, ok := c.get(testTraceID(4))
 	assert.True(t, ok)
-	assert.Equal(t, RuleNone, r)
+	assert.Equal(t, RuleNone, r.rule)
 	_, ok = c.get(testTraceID(2))
 	assert.True(t, ok)
 }
