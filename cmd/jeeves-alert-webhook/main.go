@@ -140,7 +140,9 @@ func probe(ctx context.Context, url string, stderr io.Writer) int {
 		_, _ = fmt.Fprintln(stderr, "jeeves-alert-webhook: probe:", err)
 		return 1
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// One request: no connection is kept for a next one.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
 	if err != nil {
 		_, _ = fmt.Fprintln(stderr, "jeeves-alert-webhook: probe:", err)
 		return 1
