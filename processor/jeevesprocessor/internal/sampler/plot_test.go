@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -47,9 +48,6 @@ func writePlot(path string, sent, fwd []float64, target float64) error {
 	if err != nil {
 		return err
 	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	err = png.Encode(f, img)
+	return errors.Join(err, f.Close())
 }
