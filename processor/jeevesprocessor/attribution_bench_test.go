@@ -10,11 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/connector/connectortest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/metadata"
 )
 
 // BenchmarkAttribution measures, in the same run, what the LLM cost
@@ -41,25 +37,9 @@ func BenchmarkAttribution(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Metrics.LLMCost.Attribution = on
 			cfg.Metrics.LLMCost.Prices = attributionPrices()
-			set := connectortest.NewNopSettings(metadata.Type)
-			mc, err := NewFactory().CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())
-			require.NoError(b, err)
-			tc, err := NewFactory().CreateTracesToTraces(ctx, set, cfg, consumertest.NewNop())
-			require.NoError(b, err)
-			defer func() {
-				require.NoError(b, tc.Shutdown(ctx))
-				require.NoError(b, mc.Shutdown(ctx))
-			}()
-			sc := tc.(*samplingFace)
 			now := testBase
-			sc.c.now = func() time.Time { return now }
-			batch := func(gen uint64) ptrace.Traces {
-				in := ptrace.NewTraces()
-				src.CopyTo(in)
-				renumberTraces(in, gen)
-				in.MarkReadOnly()
-				return in
-			}
+			mc, sc := benchFaces(b, cfg, &now)
+			batch := func(gen uint64) ptrace.Traces { return renumberedBatch(src, gen) }
 			require.NoError(b, mc.ConsumeTraces(ctx, batch(1<<20))) // series exist from here on
 			heldPerTrace := heapPerBufferedTrace(b, sc, batch(1<<21))
 			var gen uint64

@@ -12,6 +12,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -185,18 +186,8 @@ func BenchmarkBothFaces(b *testing.B) {
 			if mode != "metrics_only" {
 				cfg.Sampling.Mode = sampler.Mode(mode)
 			}
-			set := connectortest.NewNopSettings(metadata.Type)
-			mc, err := NewFactory().CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())
-			require.NoError(b, err)
-			tc, err := NewFactory().CreateTracesToTraces(ctx, set, cfg, consumertest.NewNop())
-			require.NoError(b, err)
-			defer func() {
-				require.NoError(b, tc.Shutdown(ctx))
-				require.NoError(b, mc.Shutdown(ctx))
-			}()
-			sc := tc.(*samplingFace)
 			now := testBase
-			sc.c.now = func() time.Time { return now }
+			mc, sc := benchFaces(b, cfg, &now)
 			in := ptrace.NewTraces()
 			src.CopyTo(in)
 			require.NoError(b, mc.ConsumeTraces(ctx, in)) // series exist from here on
@@ -205,10 +196,7 @@ func BenchmarkBothFaces(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				gen++
-				in := ptrace.NewTraces()
-				src.CopyTo(in)
-				renumberTraces(in, gen)
-				in.MarkReadOnly() // as the fan-out does when no consumer mutates
+				in := renumberedBatch(src, gen)
 				b.StartTimer()
 				_ = mc.ConsumeTraces(ctx, in)
 				if mode != "metrics_only" {
@@ -222,4 +210,33 @@ func BenchmarkBothFaces(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 		})
 	}
+}
+
+// benchFaces builds both faces of one connector from cfg with consumers that drop everything, shuts
+// them down when the benchmark ends, and points the connector's clock at *now.
+func benchFaces(b *testing.B, cfg *Config, now *time.Time) (connector.Traces, *samplingFace) {
+	b.Helper()
+	ctx := context.Background()
+	set := connectortest.NewNopSettings(metadata.Type)
+	mc, err := NewFactory().CreateTracesToMetrics(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(b, err)
+	tc, err := NewFactory().CreateTracesToTraces(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(b, err)
+	b.Cleanup(func() {
+		require.NoError(b, tc.Shutdown(ctx))
+		require.NoError(b, mc.Shutdown(ctx))
+	})
+	sc := tc.(*samplingFace)
+	sc.c.now = func() time.Time { return *now }
+	return mc, sc
+}
+
+// renumberedBatch is a copy of src with trace ids of generation gen (new traces for tail mode),
+// read-only as the fan-out hands it when no consumer mutates.
+func renumberedBatch(src ptrace.Traces, gen uint64) ptrace.Traces {
+	in := ptrace.NewTraces()
+	src.CopyTo(in)
+	renumberTraces(in, gen)
+	in.MarkReadOnly()
+	return in
 }
