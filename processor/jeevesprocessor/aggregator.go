@@ -154,11 +154,15 @@ func newTableDef(ft familyTable, cfg *MetricsConfig, classifier *rules.Classifie
 	} else if name == "" {
 		name = spec.HistName
 	}
+	td := newTable(name, spec)
+	td.fields, td.extra, td.aliases = fields, ft.extra, ft.aliases
+	return td
+}
+
+// newTable is a table for spec whose telemetry series carry metric=name.
+func newTable(name string, spec aggregate.Spec) *tableDef {
 	set := attribute.NewSet(attribute.String("metric", name))
-	return &tableDef{
-		name: name, attrSet: set, attrs: metric.WithAttributeSet(set),
-		table: aggregate.NewTable(spec), fields: fields, extra: ft.extra, aliases: ft.aliases,
-	}
+	return &tableDef{name: name, attrSet: set, attrs: metric.WithAttributeSet(set), table: aggregate.NewTable(spec)}
 }
 
 // setExemplarPolicy is called when the sampling face of the same component ID

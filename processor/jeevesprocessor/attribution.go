@@ -12,8 +12,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/jeeves/otelcol-jeeves/internal/aggregate"
 	"github.com/jeeves/otelcol-jeeves/processor/jeevesprocessor/internal/pricing"
@@ -110,8 +108,7 @@ func newAttributor(cfg *MetricsConfig, prices *pricing.Table, clock func() pcomm
 	a := &attributor{classifier: classifier, prices: prices, clock: clock, ids: map[pcommon.SpanID]int32{}}
 	def := func(spec aggregate.Spec) *tableDef {
 		spec.Limit, spec.Expiration = cfg.SeriesLimit, cfg.SeriesExpiration
-		set := attribute.NewSet(attribute.String("metric", spec.SumName))
-		td := &tableDef{name: spec.SumName, attrSet: set, attrs: metric.WithAttributeSet(set), table: aggregate.NewTable(spec)}
+		td := newTable(spec.SumName, spec)
 		a.tables = append(a.tables, td)
 		return td
 	}
